@@ -1,0 +1,15 @@
+namespace Fred.Model;
+
+/// <summary>Linear-address helpers for 48-bit linear addresses (FRED-REV-04).</summary>
+public static class Canonical
+{
+    /// <summary>Number of implemented linear-address bits.</summary>
+    public const int LinearAddressBits = 48;
+
+    /// <summary>True when bits 63:47 of the address are all equal.</summary>
+    public static bool IsCanonical(ulong address)
+    {
+        long signed = (long)address;
+        return (signed << (64 - LinearAddressBits)) >> (64 - LinearAddressBits) == signed;
+    }
+}

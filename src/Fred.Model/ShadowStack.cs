@@ -1,0 +1,69 @@
+namespace Fred.Model;
+
+/// <summary>CET shadow-stack behaviour on delivery and return (spec/09-cet-shadow-stacks.md).</summary>
+public static class ShadowStack
+{
+    /// <summary>Error code of #CP for a far-return/IRET-style mismatch.</summary>
+    public const ulong FarReturnMismatch = 2;
+
+    /// <summary>The memory and CET state after delivery's shadow-stack work, or the fault it raises.</summary>
+    public readonly record struct Effect(Memory Memory, CetState Cet, Event? Fault);
+
+    /// <summary>Delivery's shadow-stack work (FRED-CET-02..04). The state's memory already holds the frame.</summary>
+    public static Effect OnDelivery(MachineState s, int newLevel, ulong csWord)
+    {
+        var cet = s.Cet;
+        if (s.Cpl != 0 && s.UserShadowStack)
+            cet = cet with { Pl3Ssp = s.Cet.Ssp };                                               // FRED-CET-04
+        if (!s.SupervisorShadowStack) return new(s.Memory, cet, null);
+
+        bool switches = Delivery.SwitchesStack(s, newLevel);
+        ulong newSsp = switches ? s.Fred.Ssp(newLevel) : s.Cet.Ssp - (s.Fred.Config.ShadowStackSpace ? 8UL : 0);
+        if (switches && (newSsp & 4) != 0) return new(s.Memory, cet, Event.GeneralProtection());  // FRED-CET-02
+        if (s.Cpl != 0) return new(s.Memory, cet with { Ssp = newSsp }, null);
+
+        // FRED-CET-03: from ring 0, pad to 8 bytes and push CS word, RIP and the old SSP.
+        var memory = s.Memory;
+        var (m0, f0) = memory.Write(newSsp - 4, 4, 0, AccessKind.ShadowStackWrite);
+        if (f0 is not null) return new(s.Memory, cet, f0);
+        memory = m0;
+        ulong aligned = newSsp & ~7UL;
+        ulong[] pushes = [csWord, s.Rip, s.Cet.Ssp];
+        for (int i = 0; i < 3; i++)
+        {
+            var (m, f) = memory.Write(aligned - 8 * (ulong)(i + 1), 8, pushes[i], AccessKind.ShadowStackWrite);
+            if (f is not null) return new(s.Memory, cet, f);
+            memory = m;
+        }
+        return new(memory, cet with { Ssp = aligned - 24 }, null);
+    }
+
+    /// <summary>ERETS's shadow-stack check and pop (FRED-CET-05): the new SSP, or the fault.</summary>
+    public static (ulong Ssp, Event? Fault) OnErets(MachineState s, ulong rip, ulong csWord, int newLevel)
+    {
+        if (!s.SupervisorShadowStack) return (s.Cet.Ssp, null);
+        ulong ssp = s.Cet.Ssp;
+        var oldSsp = s.Memory.Read(ssp, 8, AccessKind.ShadowStackRead);
+        if (oldSsp.Fault is { } f1) return (0, f1);
+        var savedRip = s.Memory.Read(ssp + 8, 8, AccessKind.ShadowStackRead);
+        if (savedRip.Fault is { } f2) return (0, f2);
+        var savedCs = s.Memory.Read(ssp + 16, 8, AccessKind.ShadowStackRead);
+        if (savedCs.Fault is { } f3) return (0, f3);
+        if (savedRip.Value != rip || (ushort)savedCs.Value != (ushort)csWord)
+            return (0, Event.Exception(Vector.CP, FarReturnMismatch));
+        if (!Canonical.IsCanonical(oldSsp.Value) || (oldSsp.Value & 3) != 0) return (0, Event.GeneralProtection());
+        if (newLevel < s.StackLevel && ssp + 24 != s.Fred.Ssp(s.StackLevel))
+            return (0, Event.Exception(Vector.CP, FarReturnMismatch));
+        return (oldSsp.Value, null);
+    }
+
+    /// <summary>ERETU's shadow-stack check and switch (FRED-CET-06): the new SSP and PL3_SSP-derived value, or the fault.</summary>
+    public static (ulong Ssp, Event? Fault) OnEretu(MachineState s, bool to64Bit)
+    {
+        if (s.SupervisorShadowStack && s.Cet.Ssp != s.Fred.Ssp0)
+            return (0, Event.Exception(Vector.CP, FarReturnMismatch));
+        if (!s.UserShadowStack) return (s.Cet.Ssp, null);
+        if (!to64Bit && (s.Cet.Pl3Ssp >> 32) != 0) return (0, Event.GeneralProtection());
+        return (s.Cet.Pl3Ssp, null);
+    }
+}
