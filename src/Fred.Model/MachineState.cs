@@ -71,6 +71,10 @@ public readonly record struct MachineState
     public uint CsLimit { get; init; }
     /// <summary>RAX: carried unchanged by FRED; present so dispatch references have the syscall number.</summary>
     public ulong Rax { get; init; }
+    /// <summary>RCX: SYSCALL under FRED does not write it (FRED-INSN-05).</summary>
+    public ulong Rcx { get; init; }
+    /// <summary>R11: SYSCALL under FRED does not write it (FRED-INSN-05).</summary>
+    public ulong R11 { get; init; }
     /// <summary>GS base.</summary>
     public ulong GsBase { get; init; }
     /// <summary>IA32_KERNEL_GS_BASE.</summary>

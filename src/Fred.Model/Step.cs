@@ -60,3 +60,12 @@ public sealed record MovCr4Step(ulong Value) : Step
     /// <inheritdoc/>
     public override string ToString() => $"MOV CR4 <- 0x{Value:X}";
 }
+
+/// <summary>ADD RSP, imm: the RFC-era exit path's drop of the error code before ERET (FRED-REV-03).</summary>
+public sealed record AddRspStep(int Delta) : Step
+{
+    /// <inheritdoc/>
+    public override StepResult Apply(MachineState s) => new(s with { Rsp = s.Rsp + (ulong)(long)Delta }, Outcome.Completed);
+    /// <inheritdoc/>
+    public override string ToString() => $"ADD RSP, {Delta}";
+}

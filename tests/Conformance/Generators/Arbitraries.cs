@@ -1,0 +1,248 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Fred.Model;
+
+namespace Fred.Conformance.Generators;
+
+/// <summary>An event delivered from a context: the unit of the single-event properties.</summary>
+public sealed record DeliveryCase(MachineState State, Event Event)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Render.Case(this);
+}
+
+/// <summary>A malformed-frame case: a context that has taken an event, then one frame quadword overwritten.</summary>
+public sealed record EretCase(DeliveryCase Delivery, int Slot, ulong Value)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Delivery}{Environment.NewLine}then frame +{Slot * 8} <- 0x{Value:X}";
+}
+
+/// <summary>An initial state and a sequence of steps.</summary>
+public sealed record Scenario(MachineState Initial, Step[] Steps)
+{
+    /// <inheritdoc/>
+    public override string ToString() => Render.Scenario(this);
+}
+
+/// <summary>Every generator and shrinker the suite uses, in one place.</summary>
+public static class Arbitraries
+{
+    // ---- numbers and addresses --------------------------------------------------------------------
+
+    /// <summary>Any 64-bit value, biased toward interesting ones.</summary>
+    public static Gen<ulong> UInt64 { get; } = Gen.Frequency(
+        (6, Gen.Zip(Gen.Zip(Gen.Choose(0, 0xFFFF), Gen.Choose(0, 0xFFFF)), Gen.Zip(Gen.Choose(0, 0xFFFF), Gen.Choose(0, 0xFFFF)))
+            .Select(t => ((ulong)(uint)t.Item1.Item1 << 48) | ((ulong)(uint)t.Item1.Item2 << 32) | ((ulong)(uint)t.Item2.Item1 << 16) | (uint)t.Item2.Item2)),
+        (1, Gen.Elements(0UL, 1UL, 2UL, 0x3FUL, 0x40UL, 0xFFFUL, 0x1000UL, 0x7FFF_FFFF_FFFFUL, 0x8000_0000_0000UL,
+            0xFFFF_8000_0000_0000UL, 0xFFFF_7FFF_FFFF_FFFFUL, ulong.MaxValue)),
+        (1, Gen.Choose(0, 63).Select(b => 1UL << b)));
+
+    /// <summary>Canonical 48-bit addresses, lower and upper half.</summary>
+    public static Gen<ulong> CanonicalAddress { get; } = UInt64.Select(v => (ulong)(((long)v << 16) >> 16));
+
+    /// <summary>Non-canonical addresses.</summary>
+    public static Gen<ulong> NonCanonicalAddress { get; } = UInt64.Select(v =>
+    {
+        ulong c = (ulong)(((long)v << 16) >> 16);
+        return c ^ (1UL << (48 + (int)(v % 16)));
+    });
+
+    /// <summary>A stack level 0..3.</summary>
+    public static Gen<int> Level { get; } = Gen.Choose(0, 3);
+
+    // ---- MSRs ---------------------------------------------------------------------------------------
+
+    /// <summary>Valid FRED MSRs over the world's stacks (RSPn 64-byte aligned inside level n's region).</summary>
+    public static Gen<FredMsrs> ValidMsrs { get; } =
+        from entry in Gen.Frequency((3, Gen.Constant(World.DefaultEntry)), (1, CanonicalAddress.Select(a => a & ~0xFFFUL)))
+        from redZone in Gen.Choose(0, 7)
+        from intLevel in Level
+        from sss in Gen.Elements(false, true)
+        from levels in Gen.Frequency((2, UInt64), (1, Gen.Constant(World.LinuxStackLevels)), (1, Gen.Constant(0UL)))
+        from rspDown in Gen.ArrayOf(Gen.Choose(0, 16), 4)
+        from sspDown in Gen.ArrayOf(Gen.Choose(0, 16), 4)
+        select new FredMsrs(FredConfig.Create(entry, redZone, intLevel, sss),
+            World.LevelStackTop(0) - 64UL * (ulong)rspDown[0], World.LevelStackTop(1) - 64UL * (ulong)rspDown[1],
+            World.LevelStackTop(2) - 64UL * (ulong)rspDown[2], World.LevelStackTop(3) - 64UL * (ulong)rspDown[3],
+            new StackLevels(levels),
+            World.ShadowStackTop(0) - 8UL * (ulong)sspDown[0], World.ShadowStackTop(1) - 8UL * (ulong)sspDown[1],
+            World.ShadowStackTop(2) - 8UL * (ulong)sspDown[2], World.ShadowStackTop(3) - 8UL * (ulong)sspDown[3]);
+
+    /// <summary>An MSR number: the model's, or any other.</summary>
+    public static Gen<uint> MsrNumber { get; } = Gen.Frequency(
+        (8, Gen.Elements(Msr.All)),
+        (1, Gen.Choose(0, 0x2000).Select(n => (uint)n)),
+        (1, Gen.Elements(0xC000_0080u, 0xC000_0082u, 0x6A1u, 0x6A5u, 0x6A6u, 0x1CBu, 0x1D5u)));
+
+    /// <summary>A value for an MSR: often valid-looking, often with one reserved or high bit flipped.</summary>
+    public static Gen<ulong> MsrValue { get; } = Gen.Frequency(
+        (2, CanonicalAddress.Select(a => a & ~0xFFFUL)),
+        (2, CanonicalAddress.Select(a => a & ~0x3FUL)),
+        (2, UInt64),
+        (1, NonCanonicalAddress),
+        (1, Gen.Zip(CanonicalAddress, Gen.Choose(0, 11)).Select(t => (t.Item1 & ~0xFFFUL) | (1UL << t.Item2))));
+
+    // ---- contexts ------------------------------------------------------------------------------------
+
+    /// <summary>RFLAGS valid for ERETS: bit 1 set, bits 3, 5, 15, 17 and 63:22 clear.</summary>
+    public static Gen<ulong> KernelRflags { get; } = UInt64.Select(v => (v & ~EretFrame.EretsFlagsMask) | 2);
+
+    /// <summary>RFLAGS valid for ERETU: as for ERETS with IOPL 0.</summary>
+    public static Gen<ulong> UserRflags { get; } = UInt64.Select(v => (v & ~EretFrame.EretuFlagsMask) | 2);
+
+    static Gen<bool> Bool { get; } = Gen.Elements(false, true);
+
+    /// <summary>CET settings: CR4.CET and the S_CET/U_CET enables.</summary>
+    static Gen<(bool Cet, ulong SCet, ulong UCet)> CetSettings { get; } =
+        from cetOn in Gen.Frequency((2, Gen.Constant(false)), (1, Gen.Constant(true)))
+        from sSh in Bool
+        from sIbt in Bool
+        from uSh in Bool
+        select (cetOn, (sSh ? CetState.ShadowStackEnable : 0) | (sIbt ? CetState.EndbranchEnable : 0), uSh ? CetState.ShadowStackEnable : 0UL);
+
+    /// <summary>A valid ring-0 interrupted context at any stack level.</summary>
+    public static Gen<MachineState> KernelContext { get; } =
+        from rev in Gen.Elements(Revision.Fred5, Revision.Fred3)
+        from msrs in ValidMsrs
+        from level in Level
+        from rip in CanonicalAddress
+        from rspOff in Gen.Choose(0x1000, 0x3FF8)
+        from rflags in KernelRflags
+        from cet in CetSettings
+        from sspDown in Gen.Choose(0, 64)
+        from waiting in Bool
+        from nmi in Bool
+        from sti in Bool
+        from regs in Gen.ArrayOf(UInt64, 6)
+        select (World.Kernel(rev) with
+        {
+            Fred = msrs,
+            Rip = rip,
+            Rsp = World.KernelStackBase + (ulong)rspOff,
+            Rflags = rflags,
+            StiBlocked = sti && (rflags & MachineState.FlagIf) != 0,
+            NmiBlocked = nmi,
+            Cr4 = MachineState.Cr4Pae | MachineState.Cr4Fred | (cet.Cet ? MachineState.Cr4Cet : 0),
+            Cet = new CetState(cet.SCet, cet.UCet, World.ShadowStackTop(4) - 8UL * (ulong)sspDown, CanonicalOf(regs[5]) & ~7UL, waiting),
+            Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = CanonicalOf(regs[3]), KernelGsBase = CanonicalOf(regs[4]),
+        }).WithStackLevel(level);
+
+    /// <summary>Ring-3 code/stack selector pairs: STAR's two fast paths and the descriptor path.</summary>
+    static Gen<(ushort Cs, ushort Ss, bool Is64, uint Limit)> UserSegments { get; } = Gen.Elements(
+        (Selectors.UserCs, Selectors.UserDs, true, 0xFFFF_FFFFu),
+        (Selectors.User32Cs, Selectors.UserDs, false, 0xFFFF_FFFFu),
+        (World.AltUserCs64, World.AltUserDs, true, 0xFFFF_FFFFu),
+        (World.AltUserCs32Limited, World.AltUserDs, false, World.LimitedLimit));
+
+    /// <summary>A valid ring-3 interrupted context (FRED-RT-04), 64-bit or compatibility mode.</summary>
+    public static Gen<MachineState> UserContext { get; } =
+        from rev in Gen.Elements(Revision.Fred5, Revision.Fred3)
+        from msrs in ValidMsrs
+        from seg in UserSegments
+        from rip in CanonicalAddress
+        from rsp in UInt64
+        from rflags in UserRflags
+        from cet in CetSettings
+        from ssp in CanonicalAddress
+        from nmi in Bool
+        from sti in Bool
+        from regs in Gen.ArrayOf(UInt64, 6)
+        select World.User(rev) with
+        {
+            Fred = msrs with { Config = msrs.Config.WithCurrentStackLevel(0) },
+            Cs = seg.Cs, Ss = seg.Ss, Is64BitMode = seg.Is64, CsLimit = seg.Limit,
+            Rip = seg.Is64 ? rip : rip & (seg.Limit == 0xFFFF_FFFF ? 0xFFFF_FFFFUL : seg.Limit),
+            Rsp = seg.Is64 ? rsp : rsp & 0xFFFF_FFFF,
+            Rflags = rflags,
+            StiBlocked = sti && (rflags & MachineState.FlagIf) != 0,
+            NmiBlocked = nmi,
+            Cr4 = MachineState.Cr4Pae | MachineState.Cr4Fred | (cet.Cet ? MachineState.Cr4Cet : 0),
+            Cet = new CetState(cet.SCet, cet.UCet, seg.Is64 ? ssp & ~7UL : ssp & 0xFFFF_FFF8UL, CanonicalOf(regs[5]) & ~7UL, false),
+            Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = CanonicalOf(regs[3]), KernelGsBase = CanonicalOf(regs[4]),
+        };
+
+    /// <summary>Any valid interrupted context, ring 0 or ring 3.</summary>
+    public static Gen<MachineState> Context { get; } = Gen.OneOf(KernelContext, UserContext);
+
+    static ulong CanonicalOf(ulong v) => (ulong)(((long)v << 16) >> 16);
+
+    // ---- events ---------------------------------------------------------------------------------------
+
+    /// <summary>An instruction length 1..15 for abstract instruction events.</summary>
+    static Gen<byte> Length(int min) => Gen.Choose(min, 15).Select(n => (byte)n);
+
+    /// <summary>Every architectural event: all eight types, every vector they allow, with error codes and event data.</summary>
+    public static Gen<Event> ArchitecturalEvent { get; } = Gen.Frequency(
+        (3, Gen.Choose(0, 255).Select(v => Event.Interrupt((byte)v))),
+        (2, Gen.Choose(0, 0xFFFF).Select(src => Event.NonMaskable((ushort)src))),
+        (6, from v in Gen.Choose(0, 31).Where(v => v != 2)
+            from err in Gen.Frequency((3, Gen.Choose(0, 0xFFFF).Select(e => (ulong)e)), (1, UInt64))
+            from data in Gen.Frequency((3, CanonicalAddress), (1, UInt64))
+            select Event.Exception((byte)v, err, data)),
+        (3, from v in Gen.Choose(0, 255)
+            from len in Length(2)
+            select new Event(EventType.SoftwareInterrupt, (byte)v, InstructionLength: len)),
+        (1, Length(1).Select(len => new Event(EventType.PrivilegedSoftwareException, Vector.DB, InstructionLength: len))),
+        (1, from v in Gen.Elements(Vector.BP, Vector.OF)
+            from len in Length(1)
+            select new Event(EventType.SoftwareException, v, InstructionLength: len)),
+        (2, from v in Gen.Elements(Vector.Syscall, Vector.Sysenter)
+            from len in Length(2)
+            select new Event(EventType.Other, v, InstructionLength: len)));
+
+    /// <summary>Any type/vector pair, architectural or not (types 0..15 as the 4-bit field allows).</summary>
+    public static Gen<Event> AnyEvent { get; } =
+        from t in Gen.Choose(0, 15)
+        from v in Gen.Choose(0, 255)
+        from err in UInt64
+        select new Event((EventType)t, (byte)v, err);
+
+    /// <summary>A delivery case whose event is not masked in its context.</summary>
+    public static Gen<DeliveryCase> UnmaskedDelivery { get; } =
+        from s in Context
+        from e in ArchitecturalEvent
+        select new DeliveryCase(Unmask(s, e), e);
+
+    /// <summary>A delivery case from a context at any level, masked or not.</summary>
+    public static Gen<DeliveryCase> AnyDelivery { get; } =
+        from s in Context
+        from e in ArchitecturalEvent
+        select new DeliveryCase(s, e);
+
+    /// <summary>Adjusts a context so the event is not masked (FRED-TYPE-04).</summary>
+    public static MachineState Unmask(MachineState s, Event e) => e.Type switch
+    {
+        EventType.ExternalInterrupt => s with { Rflags = s.Rflags | MachineState.FlagIf, StiBlocked = false },
+        EventType.Nmi => s with { NmiBlocked = false },
+        _ => s,
+    };
+
+    /// <summary>FRED-aware shrinks of a delivery case: simpler event fields, lower stack levels, plainer flags and settings.</summary>
+    public static IEnumerable<DeliveryCase> ShrinkDelivery(DeliveryCase c)
+    {
+        var (s, e) = (c.State, c.Event);
+        if (e.ErrorCode != 0) yield return c with { Event = e with { ErrorCode = 0 } };
+        if (e.EventData != 0) yield return c with { Event = e with { EventData = 0 } };
+        if (e.InstructionLength > 2) yield return c with { Event = e with { InstructionLength = 2 } };
+        if (e.Type == EventType.ExternalInterrupt && e.Vector != 0x20) yield return c with { Event = e with { Vector = 0x20 } };
+        if (s.Revision == Revision.Fred3) yield return c with { State = s with { Revision = Revision.Fred5 } };
+        if (s.StackLevel != 0) yield return c with { State = s.WithStackLevel(0) };
+        if (s.Fred.StackLevels.Value != 0) yield return c with { State = s with { Fred = s.Fred with { StackLevels = new(0) } } };
+        if (s.Fred.Config.Value != FredConfig.Create(World.DefaultEntry).Value && s.StackLevel == 0)
+            yield return c with { State = s with { Fred = s.Fred with { Config = FredConfig.Create(World.DefaultEntry) } } };
+        if ((s.Cr4 & MachineState.Cr4Cet) != 0) yield return c with { State = s with { Cr4 = s.Cr4 & ~MachineState.Cr4Cet } };
+        ulong plainFlags = s.Cpl == 0 ? 0x2UL : 0x202UL;
+        if (s.Rflags != plainFlags && !(e.Type == EventType.ExternalInterrupt && (s.Rflags & MachineState.FlagIf) != 0 && plainFlags == 2))
+            yield return c with { State = s with { Rflags = plainFlags | (e.Type == EventType.ExternalInterrupt ? MachineState.FlagIf : 0), StiBlocked = false } };
+        if (s.StiBlocked) yield return c with { State = s with { StiBlocked = false } };
+        if (s.NmiBlocked && e.Type != EventType.Nmi) yield return c with { State = s with { NmiBlocked = false } };
+        if (s.GsBase != 0 || s.KernelGsBase != 0) yield return c with { State = s with { GsBase = 0, KernelGsBase = 0 } };
+    }
+
+    /// <summary>Delivery cases whose event is not masked, with FRED-aware shrinking.</summary>
+    public static Arbitrary<DeliveryCase> Deliveries => Arb.From(UnmaskedDelivery, ShrinkDelivery);
+
+    /// <summary>Delivery cases that may be masked, with shrinking.</summary>
+    public static Arbitrary<DeliveryCase> AnyDeliveries => Arb.From(AnyDelivery, ShrinkDelivery);
+}
