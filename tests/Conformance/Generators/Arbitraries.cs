@@ -245,4 +245,56 @@ public static class Arbitraries
 
     /// <summary>Delivery cases that may be masked, with shrinking.</summary>
     public static Arbitrary<DeliveryCase> AnyDeliveries => Arb.From(AnyDelivery, ShrinkDelivery);
+
+    // ---- malformed ERET frames ----------------------------------------------------------------------
+
+    /// <summary>Delivery cases from ring 3 (for ERETU) or ring 0 (for ERETS).</summary>
+    public static Gen<DeliveryCase> DeliveryFrom(int ring) =>
+        from s in ring == 3 ? UserContext : KernelContext
+        from e in ArchitecturalEvent
+        select new DeliveryCase(Unmask(s, e), e);
+
+    /// <summary>One rule-breaking replacement of a popped quadword (slot 1 RIP, 2 CS, 3 RFLAGS, 5 SS), per FRED-ERETU-04 / FRED-ERETS-03.</summary>
+    static Gen<(int Slot, Func<ulong, MachineState, ulong> Break)> Breakage(bool user) => Gen.OneOf(
+        NonCanonicalAddress.Select(a => (1, (Func<ulong, MachineState, ulong>)((_, _) => a))),
+        Gen.Choose(user ? 16 : 19, 63).Where(b => !(b is 24 or 25 or 28)).Select(b => (2, (Func<ulong, MachineState, ulong>)((w, _) => w | (1UL << b)))),
+        Gen.Choose(0, 0xFFFF).Select(sel => (2, (Func<ulong, MachineState, ulong>)((w, s) =>
+            user ? (w & ~3UL) | (uint)(sel % 3) : (w & ~0xFFFFUL) | (ushort)(sel == s.Cs ? sel ^ 8 : sel)))),
+        Gen.Elements(3, 5, 15, 17, 22, 31, 40, 63).Select(b => (3, (Func<ulong, MachineState, ulong>)((w, _) => w | (1UL << b)))),
+        Gen.Constant((3, (Func<ulong, MachineState, ulong>)((w, _) => w & ~2UL))),
+        Gen.Choose(19, 31).Select(b => (5, (Func<ulong, MachineState, ulong>)((w, _) => w | (1UL << b)))),
+        Gen.Choose(0, 0xFFFF).Select(sel => (5, (Func<ulong, MachineState, ulong>)((w, s) =>
+            user ? (w & ~3UL) | (uint)(sel % 3) : (w & ~0xFFFFUL) | (ushort)(sel == s.Ss ? sel ^ 8 : sel)))),
+        user ? Gen.Choose(1, 3).Select(iopl => (3, (Func<ulong, MachineState, ulong>)((w, _) => w | ((ulong)iopl << 12))))
+             : Gen.Constant((3, (Func<ulong, MachineState, ulong>)((w, _) => w | (1UL << 17)))));
+
+    /// <summary>A delivered frame with one quadword broken so that ERETU (ring 3) or ERETS (ring 0) must refuse it.</summary>
+    public static Arbitrary<EretCase> MalformedFrames(int ring) => Arb.From(
+        from c in DeliveryFrom(ring)
+        from br in Breakage(ring == 3)
+        let h = Delivery.Deliver(c.State, c.Event).State
+        let slotAddress = FrameAddress(h, br.Slot)
+        select new EretCase(c, br.Slot, br.Break(h.Memory.Peek(slotAddress, 8), h)));
+
+    /// <summary>A delivered frame with one popped quadword replaced by an arbitrary value.</summary>
+    public static Arbitrary<EretCase> ArbitraryFrames(int ring) => Arb.From(
+        from c in DeliveryFrom(ring)
+        from slot in Gen.Elements(1, 2, 3, 4, 5)
+        from v in UInt64
+        select new EretCase(c, slot, v));
+
+    /// <summary>Address of frame slot n (0..7) as the handler sees it, before the FRED 3 error-code drop.</summary>
+    public static ulong FrameAddress(MachineState handler, int slot) => handler.Rsp + 8UL * (ulong)slot;
+
+    /// <summary>The handler state ready to execute ERET: the frame with the case's replacement, RSP adjusted for FRED 3.</summary>
+    public static MachineState ReadyToReturn(EretCase c)
+    {
+        var h = Delivery.Deliver(c.Delivery.State, c.Delivery.Event).State;
+        h = h with { Memory = h.Memory.Poke(FrameAddress(h, c.Slot), 8, c.Value) };
+        return ReadyToReturn(h);
+    }
+
+    /// <summary>A handler state after the exit path: FRED 3 software drops the error code (FRED-REV-03).</summary>
+    public static MachineState ReadyToReturn(MachineState handler) =>
+        handler.Revision == Revision.Fred3 ? handler with { Rsp = handler.Rsp + 8 } : handler;
 }
