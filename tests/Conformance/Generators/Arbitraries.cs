@@ -297,4 +297,25 @@ public static class Arbitraries
     /// <summary>A handler state after the exit path: FRED 3 software drops the error code (FRED-REV-03).</summary>
     public static MachineState ReadyToReturn(MachineState handler) =>
         handler.Revision == Revision.Fred3 ? handler with { Rsp = handler.Rsp + 8 } : handler;
+
+    // ---- broken stacks ------------------------------------------------------------------------------
+
+    /// <summary>
+    /// A delivery case whose stacks may be broken: each of the four level stacks and the interrupted kernel stack
+    /// is unmapped or made read-only at random, and the CONFIG entry point may be non-canonical.
+    /// </summary>
+    public static Arbitrary<DeliveryCase> BrokenStacks => Arb.From(
+        from c in UnmaskedDelivery
+        from breaks in Gen.ArrayOf(Gen.Elements(PageAccess.SupervisorData, PageAccess.None, PageAccess.Present), 5)
+        from badEntry in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select c with { State = Break(c.State, breaks, badEntry) }, ShrinkDelivery);
+
+    static MachineState Break(MachineState s, PageAccess[] access, bool badEntry)
+    {
+        var m = s.Memory;
+        for (int n = 0; n < 4; n++) m = m.Map(World.LevelStackBase + (ulong)n * 0x10000, World.StackRegion, access[n]);
+        m = m.Map(World.KernelStackBase, World.StackRegion, access[4]);
+        var config = badEntry ? new FredConfig((s.Fred.Config.Value & 0xFFF) | 0x0000_8000_0000_0000) : s.Fred.Config;
+        return s with { Memory = m, Fred = s.Fred with { Config = config } };
+    }
 }
