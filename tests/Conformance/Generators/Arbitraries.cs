@@ -318,4 +318,31 @@ public static class Arbitraries
         var config = badEntry ? new FredConfig((s.Fred.Config.Value & 0xFFF) | 0x0000_8000_0000_0000) : s.Fred.Config;
         return s with { Memory = m, Fred = s.Fred with { Config = config } };
     }
+
+    // ---- event instructions --------------------------------------------------------------------------
+
+    /// <summary>An event instruction's bytes with prefixes, and the mode it runs in.</summary>
+    public sealed record InstructionCase(byte[] Bytes, bool Is64BitMode)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => $"{(Is64BitMode ? "64-bit" : "compatibility")} mode: {Convert.ToHexString(Bytes)}  {Render.Disassemble(Bytes, Is64BitMode)}";
+    }
+
+    static readonly byte[] LegalPrefixes = [0x66, 0x67, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65];
+
+    /// <summary>INT n, INT3, INT1, INTO, SYSCALL or SYSENTER with 0..14 legal prefixes (a REX last in 64-bit mode).</summary>
+    public static Gen<InstructionCase> EventInstruction { get; } =
+        from is64 in Gen.Elements(true, false)
+        from opcode in Gen.Elements(new byte[] { 0xCD, 0x00 }, [0xCC], [0xF1], [0xCE], [0x0F, 0x05], [0x0F, 0x34])
+        from imm in Gen.Choose(0, 255)
+        from prefixes in Gen.Choose(0, 14).SelectMany(n => Gen.ArrayOf(Gen.Elements(LegalPrefixes), n))
+        from rex in Gen.Choose(0x40, 0x4F)
+        from withRex in Gen.Elements(false, true)
+        let op = opcode[0] == 0xCD ? new byte[] { 0xCD, (byte)imm } : opcode
+        select new InstructionCase([.. prefixes, .. (is64 && withRex ? new[] { (byte)rex } : []), .. op], is64);
+
+    /// <summary>Event instructions, shrinking by dropping prefixes.</summary>
+    public static Arbitrary<InstructionCase> EventInstructions => Arb.From(EventInstruction, c =>
+        Enumerable.Range(0, c.Bytes.Length).Where(i => i < c.Bytes.Length - (c.Bytes[^2] is 0xCD or 0x0F ? 2 : 1))
+            .Select(i => c with { Bytes = c.Bytes.Where((_, j) => j != i).ToArray() }));
 }
