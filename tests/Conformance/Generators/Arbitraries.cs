@@ -345,4 +345,68 @@ public static class Arbitraries
     public static Arbitrary<InstructionCase> EventInstructions => Arb.From(EventInstruction, c =>
         Enumerable.Range(0, c.Bytes.Length).Where(i => i < c.Bytes.Length - (c.Bytes[^2] is 0xCD or 0x0F ? 2 : 1))
             .Select(i => c with { Bytes = c.Bytes.Where((_, j) => j != i).ToArray() }));
+
+    // ---- scenarios: state-dependent sequences ---------------------------------------------------------
+
+    /// <summary>Instruction bytes that raise events in a mode (INTO only in compatibility mode).</summary>
+    static Gen<byte[]> EventInstructionBytes(bool is64) => Gen.OneOf(
+        Gen.Choose(0, 255).Select(n => new byte[] { 0xCD, (byte)n }),
+        Gen.Elements(new byte[] { 0xCC }, [0xF1], [0x0F, 0x05], [0x0F, 0x34], is64 ? [0xCC] : [0xCE]));
+
+    /// <summary>The next step from a state, given the rings of the handlers currently running (innermost first).</summary>
+    static Gen<Step[]> NextSteps(MachineState s, IReadOnlyList<int> handlerRings)
+    {
+        if (s.PendingSingleStep)
+            return Gen.Constant(new Step[] { new DeliverStep(Event.Exception(Vector.DB, 0, 1UL << 14)) });
+        var deliver = ArchitecturalEvent.Select(e => new Step[] { new DeliverStep(e) });
+        var execute = EventInstructionBytes(s.Is64BitMode).Select(b => new Step[] { new ExecuteStep(b) });
+        if (handlerRings.Count == 0)
+            return Gen.Frequency((3, deliver), (2, execute));
+        Step eret = handlerRings[0] == 3 ? new EretuStep() : new EretsStep();
+        Step[] ret = s.Revision == Revision.Fred3 ? [new AddRspStep(8), eret] : [eret];
+        return Gen.Frequency((3, deliver), (1, execute), (4, Gen.Constant(ret)));
+    }
+
+    /// <summary>Generates up to n steps, simulating each on the model to keep track of running handlers.</summary>
+    static Gen<List<Step>> StepsFrom(MachineState s, IReadOnlyList<int> rings, int n)
+    {
+        if (n <= 0) return Gen.Constant(new List<Step>());
+        return NextSteps(s, rings).SelectMany(steps =>
+        {
+            var state = s;
+            var handlers = rings.ToList();
+            foreach (var step in steps)
+            {
+                var r = step.Apply(state);
+                if (r.Outcome.Kind == OutcomeKind.Delivered) handlers.Insert(0, state.Cpl);
+                if (r.Outcome.Kind == OutcomeKind.Returned && handlers.Count > 0) handlers.RemoveAt(0);
+                if (r.Outcome.Kind == OutcomeKind.Shutdown) return Gen.Constant(steps.ToList());
+                state = r.State;
+            }
+            return StepsFrom(state, handlers, n - steps.Length).Select(rest => steps.Concat(rest).ToList());
+        });
+    }
+
+    /// <summary>Scenarios: a valid context, then events, event instructions and returns, nested as handlers run.</summary>
+    public static Arbitrary<Scenario> Scenarios => Arb.From(
+        Gen.Sized(size =>
+            from s in Context
+            from steps in StepsFrom(s, [], Math.Clamp(size, 2, 24))
+            select new Scenario(s, steps.ToArray())),
+        ShrinkScenario);
+
+    /// <summary>Shrinks a scenario: drop one step (or an ADD RSP/ERET pair), then simplify the initial state.</summary>
+    public static IEnumerable<Scenario> ShrinkScenario(Scenario sc)
+    {
+        for (int i = 0; i < sc.Steps.Length; i++)
+        {
+            int len = sc.Steps[i] is AddRspStep && i + 1 < sc.Steps.Length ? 2 : 1;
+            yield return sc with { Steps = [.. sc.Steps[..i], .. sc.Steps[(i + len)..]] };
+        }
+        for (int i = 0; i < sc.Steps.Length; i++)
+            if (sc.Steps[i] is DeliverStep { Event: var e } && (e.ErrorCode != 0 || e.EventData != 0))
+                yield return sc with { Steps = [.. sc.Steps[..i], new DeliverStep(e with { ErrorCode = 0, EventData = 0 }), .. sc.Steps[(i + 1)..]] };
+        foreach (var c in ShrinkDelivery(new DeliveryCase(sc.Initial, Event.Exception(Vector.DE))))
+            yield return sc with { Initial = c.State };
+    }
 }
