@@ -23,7 +23,9 @@ public class NestedEventTests
                 Expect(r.State == s, () => $"shutdown changed the state\n{c}");
                 return;
             case OutcomeKind.Delivered:
-                var f = FrameOf(r.State);
+                var read = Frame.Read(r.State.Memory, r.State.Rsp);
+                Expect(read is not null, () => $"delivered, but no readable frame at RSP 0x{r.State.Rsp:X}\n{c}");
+                var f = read!.Value;
                 ExpectEqual(s.Rip, f.Rip, "saved RIP", () => c.ToString());
                 ExpectEqual(s.Rsp, f.Rsp, "saved RSP", () => c.ToString());
                 ExpectEqual((ulong)s.Cs, f.CsWord & 0xFFFF, "saved CS", () => c.ToString());
@@ -35,6 +37,12 @@ public class NestedEventTests
                               || (d.IsException(Vector.DF) && !d.Nested && d.ErrorCode == 0);
                     Expect(ok, () => $"unexpected replacement event {d}\n{c}");
                     Expect(FrameWords.DecodeSs(s.Revision, f.SsWord).Nested == d.Nested, () => $"nested bit does not match {d}\n{c}");
+                    // FRED-NEST-03: while delivering #PF, any fault escalates to #DF; while delivering a contributory
+                    // exception, only #PF may nest, another contributory one escalates.
+                    bool pf = e.IsException(Vector.PF), contributory = e.Type == EventType.HardwareException && e.Vector is 0 or 10 or 11 or 12 or 13;
+                    Expect(!pf || d.IsException(Vector.DF), () => $"a fault while delivering #PF became {d}, not #DF\n{c}");
+                    Expect(!contributory || d.IsException(Vector.DF) || d.IsException(Vector.PF), () => $"a fault while delivering {e} became {d}\n{c}");
+                    Expect(!d.IsException(Vector.DF) || !FrameWords.DecodeSs(s.Revision, f.SsWord).Nested, () => $"#DF frame has the nested bit\n{c}");
                 }
                 return;
             default:

@@ -179,7 +179,8 @@ public static class Arbitraries
         (6, from v in Gen.Choose(0, 31).Where(v => v != 2)
             from err in Gen.Frequency((3, Gen.Choose(0, 0xFFFF).Select(e => (ulong)e)), (1, UInt64))
             from data in Gen.Frequency((3, CanonicalAddress), (1, UInt64))
-            select Event.Exception((byte)v, err, data)),
+            from nested in Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true)))
+            select Event.Exception((byte)v, err, data) with { Nested = nested }),
         (3, from v in Gen.Choose(0, 255)
             from len in Length(2)
             select new Event(EventType.SoftwareInterrupt, (byte)v, InstructionLength: len)),
@@ -224,6 +225,7 @@ public static class Arbitraries
         var (s, e) = (c.State, c.Event);
         if (e.ErrorCode != 0) yield return c with { Event = e with { ErrorCode = 0 } };
         if (e.EventData != 0) yield return c with { Event = e with { EventData = 0 } };
+        if (e.Nested) yield return c with { Event = e with { Nested = false } };
         if (e.InstructionLength > 2) yield return c with { Event = e with { InstructionLength = 2 } };
         if (e.Type == EventType.ExternalInterrupt && e.Vector != 0x20) yield return c with { Event = e with { Vector = 0x20 } };
         if (s.Revision == Revision.Fred3) yield return c with { State = s with { Revision = Revision.Fred5 } };
@@ -305,7 +307,10 @@ public static class Arbitraries
     /// is unmapped or made read-only at random, and the CONFIG entry point may be non-canonical.
     /// </summary>
     public static Arbitrary<DeliveryCase> BrokenStacks => Arb.From(
-        from c in UnmaskedDelivery
+        from s in Context
+        from e in Gen.Frequency((2, ArchitecturalEvent),
+            (1, Gen.Elements(Vector.PF, Vector.GP, Vector.SS, Vector.DE, Vector.TS, Vector.NP).Select(v => Event.Exception(v, 0, 0x1000))))
+        let c = new DeliveryCase(Unmask(s, e), e)
         from breaks in Gen.ArrayOf(Gen.Elements(PageAccess.SupervisorData, PageAccess.None, PageAccess.Present), 5)
         from badEntry in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
         select c with { State = Break(c.State, breaks, badEntry) }, ShrinkDelivery);
