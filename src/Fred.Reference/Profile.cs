@@ -21,7 +21,7 @@ public readonly record struct KernelConfig(
     int FirstSystemVector = 0xEB)
 {
     /// <summary>A typical x86-64 distribution configuration.</summary>
-    public static KernelConfig Default => new();
+    public static KernelConfig Default => new(Ia32Emulation: true);   // not new(): that is the all-zero struct
 
     /// <summary>ia32_enabled() as the kernel evaluates it: false unless IA32 emulation is compiled in.</summary>
     public bool Ia32Active => Ia32Emulation && Ia32Enabled;

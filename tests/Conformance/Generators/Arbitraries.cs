@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Fred.Model;
+using Fred.Reference;
 
 namespace Fred.Conformance.Generators;
 
@@ -414,4 +415,32 @@ public static class Arbitraries
         foreach (var c in ShrinkDelivery(new DeliveryCase(sc.Initial, Event.Exception(Vector.DE))))
             yield return sc with { Initial = c.State };
     }
+
+    // ---- kernel dispatch inputs ----------------------------------------------------------------------
+
+    /// <summary>A pt_regs frame as dispatch sees it: any 4-bit type, any vector, either ring, any stack level.</summary>
+    public sealed record DispatchCase(PtRegs Regs, bool FromUser, KernelConfig Config)
+    {
+        /// <inheritdoc/>
+        public override string ToString() => $"{(FromUser ? "from user" : "from kernel")}, {Regs}, {Config}";
+    }
+
+    /// <summary>Every kernel configuration value the reference distinguishes.</summary>
+    public static Gen<KernelConfig> KernelConfigs { get; } = Gen.Elements(KernelConfig.All().ToArray());
+
+    /// <summary>Dispatch inputs over every type, vector, ring, stack level and configuration.</summary>
+    public static Arbitrary<DispatchCase> DispatchCases => Arb.From(
+        from type in Gen.Frequency((4, Gen.Choose(0, 7)), (1, Gen.Choose(8, 15)))
+        from vector in Gen.Choose(0, 255)
+        from fromUser in Gen.Elements(true, false)
+        from sl in Gen.Choose(0, 3)
+        from l in Gen.Elements(true, false)
+        from ilen in Gen.Choose(0, 15)
+        from err in UInt64
+        from ax in UInt64
+        from ip in CanonicalAddress
+        from config in KernelConfigs
+        let cs = (ulong)(fromUser ? Selectors.UserCs : Selectors.KernelCs) | ((ulong)(fromUser ? 0 : sl) << 16)
+        let ss = (ulong)(fromUser ? Selectors.UserDs : Selectors.KernelDs) | ((ulong)vector << 32) | ((ulong)type << 48) | (l ? 1UL << 57 : 0) | ((ulong)ilen << 60)
+        select new DispatchCase(new PtRegs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ax, 0, 0, 0, 0, err, ip, cs, 0x202, 0x7FFF_0000, ss, 0), fromUser, config));
 }
