@@ -6,7 +6,7 @@ namespace Fred.Conformance;
 /// <summary>Every rule id in spec/ is named by at least one test's Rule trait, and every trait names a rule that exists.</summary>
 public partial class SpecCoverageTests
 {
-    static string RepositoryRoot()
+    public static string RepositoryRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "Fred.sln"))) return d.FullName;
