@@ -9,6 +9,7 @@ namespace Fred.Conformance.Reference;
 public class NospecTests
 {
     [Theory]
+    [Trait("Rule", "FRED-KRN-16")]
     [InlineData(8)]      // RFC: the event-type tables
     [InlineData(32)]     // RFC: fred_exception's table
     [InlineData(21)]     // mainline: NR_SYSTEM_VECTORS with FIRST_SYSTEM_VECTOR 0xEB
@@ -25,6 +26,7 @@ public class NospecTests
     }
 
     [Fact]
+    [Trait("Rule", "FRED-KRN-16")]
     public void The_mask_is_right_for_any_64_bit_pair() => Check(Arb.From(Gen.Zip(Arbitraries.UInt64, Arbitraries.UInt64)), t =>
     {
         var (index, size) = t;
@@ -33,6 +35,7 @@ public class NospecTests
     }, cases: 2000);
 
     [Fact]
+    [Trait("Rule", "FRED-KRN-16")]
     public void Every_table_lookup_in_both_profiles_is_preceded_by_array_index_nospec()
     {
         foreach (var profile in Enum.GetValues<Profile>())
