@@ -431,7 +431,11 @@ public static class Arbitraries
     /// <summary>Dispatch inputs over every type, vector, ring, stack level and configuration.</summary>
     public static Arbitrary<DispatchCase> DispatchCases => Arb.From(
         from type in Gen.Frequency((4, Gen.Choose(0, 7)), (1, Gen.Choose(8, 15)))
-        from vector in Gen.Choose(0, 255)
+        from vector in Gen.Frequency(
+            (3, Gen.Choose(0, 255)),
+            (2, Gen.Choose(0, 31)),
+            (3, Gen.Constant(type switch { 2 => 2, 5 => 1, 6 => 3, 7 => 1, 4 => 0x80, _ => 14 })),
+            (1, Gen.Elements(2, 4, 0x80, 0xEB, 0xEC, 0xED, 0xFF)))
         from fromUser in Gen.Elements(true, false)
         from sl in Gen.Choose(0, 3)
         from l in Gen.Elements(true, false)
@@ -442,5 +446,18 @@ public static class Arbitraries
         from config in KernelConfigs
         let cs = (ulong)(fromUser ? Selectors.UserCs : Selectors.KernelCs) | ((ulong)(fromUser ? 0 : sl) << 16)
         let ss = (ulong)(fromUser ? Selectors.UserDs : Selectors.KernelDs) | ((ulong)vector << 32) | ((ulong)type << 48) | (l ? 1UL << 57 : 0) | ((ulong)ilen << 60)
-        select new DispatchCase(new PtRegs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ax, 0, 0, 0, 0, err, ip, cs, 0x202, 0x7FFF_0000, ss, 0), fromUser, config));
+        select new DispatchCase(new PtRegs(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ax, 0, 0, 0, 0, err, ip, cs, 0x202, 0x7FFF_0000, ss, 0), fromUser, config),
+        ShrinkDispatch);
+
+    /// <summary>Shrinks a dispatch case: zero error code, ax and instruction length, stack level 0, simple ip, the default configuration.</summary>
+    public static IEnumerable<DispatchCase> ShrinkDispatch(DispatchCase c)
+    {
+        var r = c.Regs;
+        if (r.OrigAx != 0) yield return c with { Regs = r with { OrigAx = 0 } };
+        if (r.Ax != 0) yield return c with { Regs = r with { Ax = 0 } };
+        if (r.Ip != 0x1000) yield return c with { Regs = r with { Ip = 0x1000 } };
+        if (r.StackLevel != 0) yield return c with { Regs = r with { Cs = r.Cs & 0xFFFF } };
+        if (r.InstructionLength != 2) yield return c with { Regs = r with { Ss = (r.Ss & ~(0xFUL << 60)) | (2UL << 60) } };
+        if (c.Config != KernelConfig.Default) yield return c with { Config = KernelConfig.Default };
+    }
 }

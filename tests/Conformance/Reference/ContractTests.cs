@@ -48,7 +48,10 @@ public class ContractTests(ITestOutputHelper output)
             ExpectEqual(Outcome.Faulted(Event.GeneralProtection()), r.Outcome, "ERETU from a raised stack level", ctx);
             return;
         }
-        ulong ip = run.Dispatch.Regs.Ip;
+        // The only ip change dispatch may make: the RFC's fault emulation rewinds by the instruction length.
+        bool emulatedFault = run.Dispatch.Trace.Any(k => k.Function == "fred_emulate_fault");
+        ulong ip = s.Rip - (emulatedFault ? (ulong)e.InstructionLength : 0);
+        ExpectEqual(ip, run.Dispatch.Regs.Ip, "pt_regs ip after dispatch", ctx);
         bool toCompat = s.Cpl == 3 && !s.Is64BitMode;
         if (!Canonical.IsCanonical(ip) || (toCompat && (ip & 0xFFFF_FFFF) > s.CsLimit))
         {
