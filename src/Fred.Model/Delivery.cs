@@ -84,8 +84,12 @@ public static class Delivery
         ulong top = FrameTop(s, newLevel);
         var frame = BuildFrame(s, e);
 
+        // Step order as spec/04 lays it out: entry point, shadow stack, then the frame.
+        var shadow = ShadowStack.OnDelivery(s, newLevel, frame.CsWord);
+        if (shadow.Fault is not null) return (default, shadow.Fault);
+
         // FRED-DELIV-08/09: write every slot from the top down; commit only when all succeed.
-        var memory = s.Memory;
+        var memory = shadow.Memory;
         var q = frame.ToQuadwords();
         for (int i = 7; i >= 0; i--)
         {
@@ -94,12 +98,9 @@ public static class Delivery
             memory = m;
         }
 
-        var shadow = ShadowStack.OnDelivery(s with { Memory = memory }, newLevel, frame.CsWord);
-        if (shadow.Fault is not null) return (default, shadow.Fault);
-
         var next = s with
         {
-            Memory = shadow.Memory,
+            Memory = memory,
             Rip = entry,
             Rsp = top - 64,
             Rflags = 0x2,

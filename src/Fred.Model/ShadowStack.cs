@@ -9,7 +9,7 @@ public static class ShadowStack
     /// <summary>The memory and CET state after delivery's shadow-stack work, or the fault it raises.</summary>
     public readonly record struct Effect(Memory Memory, CetState Cet, Event? Fault);
 
-    /// <summary>Delivery's shadow-stack work (FRED-CET-02..04). The state's memory already holds the frame.</summary>
+    /// <summary>Delivery's shadow-stack work (FRED-CET-02..04), done before the frame is written.</summary>
     public static Effect OnDelivery(MachineState s, int newLevel, ulong csWord)
     {
         var cet = s.Cet;
