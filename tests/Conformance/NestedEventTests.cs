@@ -21,6 +21,16 @@ public class NestedEventTests
         {
             case OutcomeKind.Shutdown:
                 Expect(r.State == s, () => $"shutdown changed the state\n{c}");
+                // FRED-NEST-05: shutdown only when #DF itself cannot be delivered. Without shadow stacks that means a
+                // non-canonical entry point or a #DF frame slot that is not a writable canonical address.
+                if (!s.SupervisorShadowStack)
+                {
+                    var df = Event.Exception(Vector.DF);
+                    ulong slot = Support.Oracle.FrameTop(s, df) - 8;
+                    bool dfDeliverable = Canonical.IsCanonical(Support.Oracle.EntryRip(s)) && Canonical.IsCanonical(slot)
+                                         && (s.Memory.AccessOf(slot) & PageAccess.SupervisorData) == PageAccess.SupervisorData;
+                    Expect(!dfDeliverable, () => $"shutdown although #DF could have been delivered (frame slot 0x{slot:X})\n{c}");
+                }
                 return;
             case OutcomeKind.Delivered:
                 var read = Frame.Read(r.State.Memory, r.State.Rsp);

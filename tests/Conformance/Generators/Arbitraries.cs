@@ -277,14 +277,17 @@ public static class Arbitraries
         from br in Breakage(ring == 3)
         let h = Delivery.Deliver(c.State, c.Event).State
         let slotAddress = FrameAddress(h, br.Slot)
-        select new EretCase(c, br.Slot, br.Break(h.Memory.Peek(slotAddress, 8), h)));
+        select new EretCase(c, br.Slot, br.Break(h.Memory.Peek(slotAddress, 8), h)), ShrinkEret);
+
+    /// <summary>Shrinks an ERET case through its delivery case, keeping the replaced quadword.</summary>
+    public static IEnumerable<EretCase> ShrinkEret(EretCase c) => ShrinkDelivery(c.Delivery).Select(d => c with { Delivery = d });
 
     /// <summary>A delivered frame with one popped quadword replaced by an arbitrary value.</summary>
     public static Arbitrary<EretCase> ArbitraryFrames(int ring) => Arb.From(
         from c in DeliveryFrom(ring)
         from slot in Gen.Elements(1, 2, 3, 4, 5)
         from v in UInt64
-        select new EretCase(c, slot, v));
+        select new EretCase(c, slot, v), ShrinkEret);
 
     /// <summary>Address of frame slot n (0..7) as the handler sees it, before the FRED 3 error-code drop.</summary>
     public static ulong FrameAddress(MachineState handler, int slot) => handler.Rsp + 8UL * (ulong)slot;
