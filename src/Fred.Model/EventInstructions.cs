@@ -86,6 +86,9 @@ public static class EventInstructions
         ulong next = s.Rip + (ulong)d.Length;
         if (!s.Is64BitMode) next &= 0xFFFF_FFFF;
         var after = s with { Rip = next, StiBlocked = false };
-        return EventFor(d, s.Rflags) is { } e ? Delivery.Deliver(after, e) : new(after, Outcome.Completed);
+        if (EventFor(d, s.Rflags) is not { } e) return new(after, Outcome.Completed);
+        var r = Delivery.Deliver(after, e);
+        // A delivery that ends without delivering (shutdown) leaves the state as it was before the instruction.
+        return r.Outcome.Kind == OutcomeKind.Delivered ? r : StepResult.Unchanged(s, r.Outcome);
     }
 }

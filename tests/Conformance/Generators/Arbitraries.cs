@@ -463,4 +463,40 @@ public static class Arbitraries
         if (r.InstructionLength != 2) yield return c with { Regs = r with { Ss = (r.Ss & ~(0xFUL << 60)) | (2UL << 60) } };
         if (c.Config != KernelConfig.Default) yield return c with { Config = KernelConfig.Default };
     }
+
+    // ---- garbage: for totality --------------------------------------------------------------------------
+
+    /// <summary>A state with every register drawn at random (reserved bits, non-canonical values, any selector), over random memory.</summary>
+    public static Gen<MachineState> GarbageState { get; } =
+        from r in Gen.ArrayOf(UInt64, 24)
+        from flags in Gen.ArrayOf(Gen.Elements(false, true), 7)
+        from rev in Gen.Elements(Revision.Fred3, Revision.Fred5, (Revision)0, (Revision)9)
+        from pages in Gen.ArrayOf(Gen.Zip(UInt64, Gen.Elements(PageAccess.None, PageAccess.Present, PageAccess.SupervisorData, PageAccess.UserData)), 4)
+        let memory = pages.Aggregate(World.BaseMemory, (m, p) => m.Map(p.Item1, 0x2000, p.Item2).Poke(p.Item1, 8, p.Item1 ^ 0x5A5A))
+        select new MachineState
+        {
+            Revision = rev, Rip = r[0], Rsp = r[1], Rflags = r[2], Cs = (ushort)r[3], Ss = (ushort)(r[3] >> 16), Is64BitMode = flags[0],
+            CsLimit = (uint)r[4], Rax = r[5], GsBase = r[6], KernelGsBase = r[7], Cr4 = r[8] | (flags[1] ? MachineState.Cr4Fred : 0),
+            Efer = r[9], Star = r[10], GdtBase = flags[2] ? World.GdtBase : r[11], GdtLimit = (ushort)r[12],
+            Fred = new FredMsrs(new FredConfig(r[13]), r[14], r[15], r[16], r[17], new StackLevels(r[18]), r[19], r[20], r[21], r[22]),
+            Cet = new CetState(r[23], r[23] >> 3, r[20] ^ r[21], r[22] >> 1, flags[3]),
+            NmiBlocked = flags[4], StiBlocked = flags[5], PendingSingleStep = flags[6], Memory = memory,
+        };
+
+    /// <summary>Any step at all: invalid events, random bytes, any MSR and value, any CR4, any RSP adjustment.</summary>
+    public static Gen<Step> AnyStep { get; } = Gen.OneOf(
+        AnyEvent.SelectMany(e => Gen.Zip(UInt64, Gen.Choose(0, 15)).Select(t => (Step)new DeliverStep(e with { EventData = t.Item1, InstructionLength = (byte)t.Item2, Nested = t.Item2 % 2 == 0 }))),
+        Gen.Choose(0, 20).SelectMany(n => Gen.ArrayOf(Gen.Frequency((3, Gen.Elements<byte>(0xCD, 0xCC, 0xF1, 0xCE, 0x0F, 0x05, 0x34, 0xF0, 0x66, 0x48)), (1, Gen.Choose(0, 255).Select(b => (byte)b))), n))
+            .Select(b => (Step)new ExecuteStep(b)),
+        Gen.Constant((Step)new EretuStep()),
+        Gen.Constant((Step)new EretsStep()),
+        Gen.Zip(MsrNumber, UInt64).Select(t => (Step)new WrmsrStep(t.Item1, t.Item2)),
+        UInt64.Select(v => (Step)new MovCr4Step(v)),
+        Gen.Choose(-64, 64).Select(d => (Step)new AddRspStep(d)));
+
+    /// <summary>Garbage scenarios, shrinking by dropping steps.</summary>
+    public static Arbitrary<Scenario> GarbageScenarios => Arb.From(
+        from s in Gen.OneOf(GarbageState, Context)
+        from steps in Gen.ArrayOf(AnyStep, 12)
+        select new Scenario(s, steps), ShrinkScenario);
 }
