@@ -1,4 +1,4 @@
-using Fred.Conformance.Generators;
+using Fred.Generators;
 using Fred.Model;
 using Iced.Intel;
 using static Fred.Conformance.Support.Conformance;

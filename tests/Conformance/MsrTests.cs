@@ -1,5 +1,5 @@
 using FsCheck.Fluent;
-using Fred.Conformance.Generators;
+using Fred.Generators;
 using Fred.Model;
 using static Fred.Conformance.Support.Conformance;
 

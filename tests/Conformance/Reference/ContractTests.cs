@@ -2,7 +2,7 @@ using FsCheck;
 using Fred.Conformance.Support;
 using Outcome = Fred.Model.Outcome;
 using FsCheck.Fluent;
-using Fred.Conformance.Generators;
+using Fred.Generators;
 using Fred.Model;
 using Fred.Reference;
 using Iced.Intel;

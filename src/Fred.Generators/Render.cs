@@ -1,9 +1,8 @@
 using System.Text;
-using Fred.Conformance.Generators;
 using Fred.Model;
 using Iced.Intel;
 
-namespace Fred.Conformance;
+namespace Fred.Generators;
 
 /// <summary>Readable renderings of failing cases: states, frames by field name, instructions disassembled with Iced.</summary>
 public static class Render

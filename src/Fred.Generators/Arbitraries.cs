@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using Fred.Model;
 using Fred.Reference;
 
-namespace Fred.Conformance.Generators;
+namespace Fred.Generators;
 
 /// <summary>An event delivered from a context: the unit of the single-event properties.</summary>
 public sealed record DeliveryCase(MachineState State, Event Event)

@@ -1,6 +1,6 @@
 using Fred.Model;
 
-namespace Fred.Conformance.Generators;
+namespace Fred.Generators;
 
 /// <summary>
 /// The fixed memory map generated cases live in: kernel stacks for stack levels 0..3, the interrupted
