@@ -499,4 +499,86 @@ public static class Arbitraries
         from s in Gen.OneOf(GarbageState, Context)
         from steps in Gen.ArrayOf(AnyStep, 12)
         select new Scenario(s, steps), ShrinkScenario);
+
+    // ---- DUT campaigns -------------------------------------------------------------------------------
+
+    /// <summary>What a DUT implements, as the campaign generators need it (from its hello and its profile).</summary>
+    public sealed record DutShape(IReadOnlyList<Revision> Revisions, bool Cet, bool Compat)
+    {
+        /// <summary>Everything the model implements.</summary>
+        public static DutShape Full { get; } = new([Revision.Fred3, Revision.Fred5], true, true);
+    }
+
+    /// <summary>A delivery followed by the exit path and the ERET that returns from it.</summary>
+    static Scenario RoundTrip(DeliveryCase c)
+    {
+        Step eret = c.State.Cpl == 3 ? new EretuStep() : new EretsStep();
+        Step[] steps = c.State.Revision == Revision.Fred3 ? [new DeliverStep(c.Event), new AddRspStep(8), eret] : [new DeliverStep(c.Event), eret];
+        return new Scenario(c.State, steps);
+    }
+
+    static Gen<Scenario> Single(Gen<DeliveryCase> g) => g.Select(c => new Scenario(c.State, [new DeliverStep(c.Event)]));
+
+    static Gen<Scenario> Eret(Gen<EretCase> g, int ring) =>
+        g.Select(c => new Scenario(ReadyToReturn(c), [ring == 3 ? new EretuStep() : new EretsStep()]));
+
+    /// <summary>
+    /// Every kind of case a DUT campaign runs: nested sequences, round trips, masked and invalid events, broken stacks,
+    /// malformed and arbitrary ERET frames, event instructions, WRMSR and MOV CR4, shaped to what the DUT implements.
+    /// </summary>
+    public static Gen<Scenario> DutScenario(DutShape shape)
+    {
+        var sequences = Gen.Sized(size =>
+            from s in Context
+            from steps in StepsFrom(s, [], Math.Clamp(size / 4, 2, 16))
+            select new Scenario(s, steps.ToArray()));
+        var instruction =
+            from s in Context
+            from i in EventInstruction
+            select new Scenario(s, [new ExecuteStep(i.Bytes)]);
+        var msr =
+            from s in Context
+            from m in MsrNumber
+            from v in MsrValue
+            from e in ArchitecturalEvent
+            select new Scenario(Unmask(s, e), [new WrmsrStep(m, v), new DeliverStep(e)]);
+        var cr4 =
+            from s in KernelContext
+            from v in Gen.OneOf(UInt64, Gen.Elements(0UL, MachineState.Cr4Pae, MachineState.Cr4Pae | MachineState.Cr4Fred | MachineState.Cr4Cet))
+            from e in ArchitecturalEvent
+            select new Scenario(Unmask(s, e), [new MovCr4Step(v), new DeliverStep(e)]);
+        var all = Gen.Frequency(
+            (6, sequences),
+            (4, UnmaskedDelivery.Select(RoundTrip)),
+            (2, Single(AnyDelivery)),
+            (2, Single(BrokenStacks.Generator)),
+            (1, Eret(MalformedFrames(3).Generator, 3)),
+            (1, Eret(MalformedFrames(0).Generator, 0)),
+            (1, Eret(ArbitraryFrames(3).Generator, 3)),
+            (1, Eret(ArbitraryFrames(0).Generator, 0)),
+            (2, instruction),
+            (1, msr),
+            (1, cr4));
+        return all
+            .Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode))
+            .Select(sc => shape.Cet ? sc : sc with { Initial = WithoutCet(sc.Initial) });
+    }
+
+    /// <summary>The state with CET off: CR4.CET, IA32_S_CET and IA32_U_CET clear.</summary>
+    public static MachineState WithoutCet(MachineState s) =>
+        s with { Cr4 = s.Cr4 & ~MachineState.Cr4Cet, Cet = s.Cet with { SCet = 0, UCet = 0, SupervisorTrackerWaiting = false } };
+
+    /// <summary>
+    /// FRED-aware shrinks of a DUT case, simplest first: drop steps, zero error codes and event data, lower stack
+    /// levels and simplify the initial state (ShrinkScenario), then make frames' replacement values simpler.
+    /// </summary>
+    public static IEnumerable<Scenario> ShrinkDutScenario(Scenario sc)
+    {
+        foreach (var s in ShrinkScenario(sc)) yield return s;
+        if (sc.Initial.StackLevel > 0)
+            yield return sc with { Initial = sc.Initial.WithStackLevel(sc.Initial.StackLevel - 1) };
+        for (int i = 0; i < sc.Steps.Length; i++)
+            if (sc.Steps[i] is WrmsrStep { Value: not 0 } w)
+                yield return sc with { Steps = [.. sc.Steps[..i], w with { Value = w.Value & (w.Value - 1) }, .. sc.Steps[(i + 1)..]] };
+    }
 }

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using FsCheck;
+using FsCheck.Fluent;
+using Fred.Generators;
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>How a campaign runs.</summary>
+/// <param name="Count">How many generated cases.</param>
+/// <param name="Seed">The seed; case i is generated from (Seed, i) alone, so any case can be regenerated.</param>
+/// <param name="BatchSize">Cases sent to the DUT before reading their answers.</param>
+/// <param name="Profile">Allowed divergences and revisions.</param>
+/// <param name="Shrink">Shrink failures through the DUT.</param>
+/// <param name="MaxFailures">Stop after this many failures with distinct signatures (0: never stop early).</param>
+/// <param name="ShrinkBudget">At most this many candidate cases per shrink.</param>
+/// <param name="SaveDirectory">Where counterexample files go (null: not saved).</param>
+public sealed record CampaignOptions(
+    int Count = 1000, ulong Seed = 1, int BatchSize = 100, DutProfile? Profile = null, bool Shrink = true,
+    int MaxFailures = 10, int ShrinkBudget = 4000, string? SaveDirectory = null)
+{
+    /// <summary>The profile, strict when none was given.</summary>
+    public DutProfile EffectiveProfile => Profile ?? DutProfile.Strict;
+}
+
+/// <summary>A case on which the DUT and the model disagree, shrunk.</summary>
+/// <param name="Index">The generated case's index (with the seed, this regenerates the original).</param>
+/// <param name="Size">The generator size it was made with.</param>
+/// <param name="Original">The case as generated.</param>
+/// <param name="Case">The shrunk case.</param>
+/// <param name="Mismatches">The differing fields at the first differing step of the shrunk case.</param>
+/// <param name="Expected">The model's answers for the shrunk case.</param>
+/// <param name="Observed">The DUT's answers for the shrunk case.</param>
+/// <param name="Signature">The failure's signature, kept while shrinking.</param>
+/// <param name="ShrinkCandidates">How many candidates the shrink tried.</param>
+public sealed record Failure(long Index, int Size, DutCase Original, DutCase Case, IReadOnlyList<Mismatch> Mismatches,
+    Answered Expected, Answered Observed, string Signature, int ShrinkCandidates)
+{
+    /// <summary>Every rule the mismatches name.</summary>
+    public IEnumerable<string> Rules => Mismatches.SelectMany(m => m.Rules).Distinct().Order();
+
+    /// <summary>Where the counterexample file was written, if it was.</summary>
+    public string? File { get; init; }
+
+    /// <summary>How many generated cases failed with this signature.</summary>
+    public int Occurrences { get; init; } = 1;
+}
+
+/// <summary>A case the DUT could not answer (crash, timeout, garbage, wrong order).</summary>
+public sealed record BrokenCase(long Index, DutCase Case, DutBroke Verdict);
+
+/// <summary>Per-rule tally: cases that exercised the rule, and failures that named it.</summary>
+public sealed record RuleTally(string Rule, int Cases, int Failures);
+
+/// <summary>What a campaign found.</summary>
+public sealed record CampaignResult(
+    DutHello Hello, string DutCommand, DutProfile Profile, CampaignOptions Options, int Run, int Passed, int Unsupported,
+    IReadOnlyList<Failure> Failures, IReadOnlyList<BrokenCase> Broken, IReadOnlyList<RuleTally> ByRule, TimeSpan Elapsed,
+    int FailedCases)
+{
+    /// <summary>True when every case agreed (or was declined) and the DUT never broke.</summary>
+    public bool Ok => FailedCases == 0 && Broken.Count == 0;
+}
+
+/// <summary>Progress of a running campaign.</summary>
+public readonly record struct CampaignProgress(int Done, int Total, int Failed, int Broken, TimeSpan Elapsed);
+
+/// <summary>Runs generated cases on the model and a DUT in lock step, shrinks failures through the DUT and saves them.</summary>
+public static class Campaign
+{
+    /// <summary>The generator size for case i: cycles so that small and large cases alternate.</summary>
+    public static int SizeOf(long index) => (int)(index % 100) + 1;
+
+    /// <summary>The random source for case i of a seed.</summary>
+    public static Rnd RndOf(ulong seed, long index) => new(seed ^ (0x9E37_79B9_7F4A_7C15UL * (ulong)(index + 1)), 0xBF58_476D_1CE4_E5B9UL | 1);
+
+    /// <summary>The generator shape a DUT and profile call for.</summary>
+    public static Arbitraries.DutShape ShapeFor(DutHello hello, DutProfile profile) => new(
+        profile.Revisions.Intersect(hello.Revisions).ToArray(),
+        hello.Features.Contains(DutFeatures.Cet) && !profile.Allows(DutProfile.NoCet),
+        hello.Features.Contains(DutFeatures.Compat) && !profile.Allows(DutProfile.NoCompat));
+
+    /// <summary>Regenerates case i of a seed.</summary>
+    public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)
+    {
+        var sc = Gen.Sample(Arbitraries.DutScenario(shape), size ?? SizeOf(index), RndOf(seed, index), 1)[0];
+        return new DutCase(index, sc.Initial, sc.Steps);
+    }
+
+    /// <summary>The model's answers.</summary>
+    public static Answered Expect(DutCase c) => CaseRunner.Run(CaseRunner.Model, c);
+
+    /// <summary>Runs a campaign.</summary>
+    public static CampaignResult Run(IDut dut, string dutCommand, CampaignOptions o, Action<CampaignProgress>? progress = null)
+    {
+        var watch = Stopwatch.StartNew();
+        var profile = o.EffectiveProfile;
+        var shape = ShapeFor(dut.Hello, profile);
+        if (shape.Revisions.Count == 0)
+            throw new DutStartException($"nothing to test: the DUT implements {string.Join(", ", dut.Hello.Revisions.Select(Wire.RevisionName))} and the profile asks for {string.Join(", ", profile.Revisions.Select(Wire.RevisionName))}");
+        var failures = new List<Failure>();
+        var bySignature = new Dictionary<string, int>();
+        var broken = new List<BrokenCase>();
+        var cases = new Dictionary<string, int>();
+        var failed = new Dictionary<string, int>();
+        int run = 0, passed = 0, unsupported = 0, failedCases = 0;
+        bool stop = false;
+        for (long start = 0; start < o.Count && !stop; start += o.BatchSize)
+        {
+            int n = (int)Math.Min(o.BatchSize, o.Count - start);
+            var batch = Enumerable.Range(0, n).Select(k => Generate(shape, o.Seed, start + k)).ToArray();
+            var expected = batch.Select(Expect).ToArray();
+            var results = dut.Run(batch);
+            for (int k = 0; k < n; k++)
+            {
+                run++;
+                var c = batch[k];
+                foreach (var rule in Exercised(c, expected[k])) cases[rule] = cases.GetValueOrDefault(rule) + 1;
+                switch (results[k])
+                {
+                    case Unsupported: unsupported++; break;
+                    case DutBroke b: broken.Add(new BrokenCase(c.Id, c, b)); break;
+                    case Answered a:
+                        var ms = Comparator.Compare(c, expected[k], a, profile);
+                        if (ms.Count == 0) { passed++; break; }
+                        failedCases++;
+                        string sig = Comparator.Signature(c, ms);
+                        if (bySignature.TryGetValue(sig, out int at))
+                        {
+                            failures[at] = failures[at] with { Occurrences = failures[at].Occurrences + 1 };
+                            break;
+                        }
+                        var f = o.Shrink ? ShrinkFailure(dut, profile, c, expected[k], a, ms, sig, o.ShrinkBudget)
+                                         : new Failure(c.Id, SizeOf(c.Id), c, c, ms, expected[k], a, sig, 0);
+                        foreach (var rule in f.Rules) failed[rule] = failed.GetValueOrDefault(rule) + 1;
+                        if (o.SaveDirectory is { } dir) f = f with { File = Counterexample.Save(dir, f, dut.Hello, dutCommand, profile, o.Seed) };
+                        bySignature[sig] = failures.Count;
+                        failures.Add(f);
+                        if (o.MaxFailures > 0 && failures.Count >= o.MaxFailures) stop = true;
+                        break;
+                }
+            }
+            progress?.Invoke(new CampaignProgress(run, o.Count, failedCases, broken.Count, watch.Elapsed));
+        }
+        var tallies = cases.Keys.Union(failed.Keys).Order(StringComparer.Ordinal)
+            .Select(r => new RuleTally(r, cases.GetValueOrDefault(r), failed.GetValueOrDefault(r))).ToArray();
+        return new CampaignResult(dut.Hello, dutCommand, profile, o, run, passed, unsupported, failures, broken, tallies, watch.Elapsed, failedCases);
+    }
+
+    /// <summary>
+    /// Shrinks a failure through the DUT: each round sends the FRED-aware shrinks of the current case as one batch and
+    /// keeps the first that still fails with the same signature, so the bug cannot turn into a different one.
+    /// </summary>
+    public static Failure ShrinkFailure(IDut dut, DutProfile profile, DutCase c, Answered expected, Answered observed,
+        IReadOnlyList<Mismatch> ms, string signature, int budget)
+    {
+        var cur = (Case: c, Expected: expected, Observed: observed, Mismatches: ms);
+        int tried = 0;
+        long nextId = 1L << 40;
+        var seen = new HashSet<string> { Wire.Case(c with { Id = 0 }) };
+        while (tried < budget)
+        {
+            var candidates = new List<DutCase>();
+            foreach (var s in Arbitraries.ShrinkDutScenario(new Scenario(cur.Case.Initial, [.. cur.Case.Steps])))
+            {
+                var cand = new DutCase(nextId++, s.Initial, s.Steps);
+                if (!seen.Add(Wire.Case(cand with { Id = 0 }))) continue;
+                candidates.Add(cand);
+                if (candidates.Count == 64) break;
+            }
+            if (candidates.Count == 0) break;
+            tried += candidates.Count;
+            var results = dut.Run(candidates);
+            bool progressed = false;
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                if (results[i] is not Answered a) continue;
+                var e = Expect(candidates[i]);
+                var m = Comparator.Compare(candidates[i], e, a, profile);
+                if (m.Count == 0 || Comparator.Signature(candidates[i], m) != signature) continue;
+                cur = (candidates[i], e, a, m);
+                progressed = true;
+                break;
+            }
+            if (!progressed) break;
+        }
+        var shrunk = cur.Case with { Id = c.Id };
+        return new Failure(c.Id, SizeOf(c.Id), c, shrunk, cur.Mismatches, cur.Expected with { Id = c.Id }, cur.Observed with { Id = c.Id }, signature, tried);
+    }
+
+    static readonly string[] ProbeFields = ["outcome", "rip", "rsp", "fred_config", "rflags", "cs", "nmi_blocked", "pending_db", "ssp", "rcx", "cr2"];
+    static readonly string[] FrameFields = ["frame.error_code", "frame.rip", "frame.cs_word", "frame.ss_word", "frame.event_data"];
+
+    /// <summary>The rules a case exercises: those governing the fields of each step the model ran.</summary>
+    public static IEnumerable<string> Exercised(DutCase c, Answered expected)
+    {
+        var rules = new HashSet<string>();
+        var before = c.Initial;
+        for (int i = 0; i < expected.Steps.Count; i++)
+        {
+            var e = expected.Steps[i];
+            var fields = e.Outcome.Kind == OutcomeKind.Delivered ? ProbeFields.Concat(FrameFields) : ProbeFields;
+            foreach (var f in fields) rules.UnionWith(Comparator.RulesFor(c.Steps[i], f, e, before));
+            before = e.State;
+        }
+        return rules;
+    }
+}

@@ -1,0 +1,205 @@
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>One field where the DUT's answer differs from the model's, at one step.</summary>
+/// <param name="Step">The 1-based step.</param>
+/// <param name="Field">A register name, <c>outcome</c>, <c>event.vector</c>..., <c>frame.ss_word</c>..., or <c>memory[0x...]</c>.</param>
+/// <param name="Expected">What the model gives.</param>
+/// <param name="Observed">What the DUT gave.</param>
+/// <param name="Rules">The spec rules the field is governed by at this step.</param>
+public sealed record Mismatch(int Step, string Field, string Expected, string Observed, IReadOnlyList<string> Rules)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"step {Step}: {Field}: expected {Expected}, observed {Observed} [{string.Join(", ", Rules)}]";
+}
+
+/// <summary>Lock-step comparison of a DUT's answers against the model's, under a profile.</summary>
+public static class Comparator
+{
+    static readonly string[] FrameSlots = ["error_code", "rip", "cs_word", "rflags", "rsp", "ss_word", "event_data", "reserved"];
+    static readonly HashSet<string> CetFields = ["ssp", "pl0_ssp", "fred_ssp1", "fred_ssp2", "fred_ssp3", "pl3_ssp", "s_cet", "u_cet", "ibt_waiting"];
+
+    /// <summary>The mismatches at the first step whose outcome, registers or memory differ; empty when the DUT agrees.</summary>
+    public static IReadOnlyList<Mismatch> Compare(DutCase c, Answered expected, Answered observed, DutProfile profile)
+    {
+        var before = c.Initial;
+        int n = Math.Max(expected.Steps.Count, observed.Steps.Count);
+        for (int i = 0; i < n; i++)
+        {
+            var step = c.Steps[Math.Min(i, c.Steps.Count - 1)];
+            if (i >= expected.Steps.Count || i >= observed.Steps.Count)
+                return [new(i + 1, "steps answered", expected.Steps.Count.ToString(), observed.Steps.Count.ToString(),
+                    expected.Steps.Count < observed.Steps.Count ? ["FRED-NEST-05"] : RulesFor(step, "outcome", expected.Steps[i], before))];
+            var e = expected.Steps[i];
+            var o = observed.Steps[i];
+            var found = CompareStep(i + 1, step, before, e, o, profile).ToList();
+            if (found.Count > 0) return found;
+            before = e.State;
+        }
+        return [];
+    }
+
+    static IEnumerable<Mismatch> CompareStep(int index, Step step, MachineState before, StepAnswer e, StepAnswer o, DutProfile profile)
+    {
+        Mismatch M(string field, string exp, string obs) => new(index, field, exp, obs, RulesFor(step, field, e, before));
+
+        if (e.Outcome.Kind != o.Outcome.Kind)
+            yield return M("outcome", Describe(e.Outcome), Describe(o.Outcome));
+        else if (e.Outcome.Kind is OutcomeKind.Delivered or OutcomeKind.Fault)
+        {
+            if (e.Outcome.Event.Type != o.Outcome.Event.Type) yield return M("event.type", $"{(int)e.Outcome.Event.Type} ({e.Outcome.Event.Type})", $"{(int)o.Outcome.Event.Type} ({o.Outcome.Event.Type})");
+            if (e.Outcome.Event.Vector != o.Outcome.Event.Vector) yield return M("event.vector", VectorName(e.Outcome.Event), VectorName(o.Outcome.Event));
+            if (e.Outcome.Event.ErrorCode != o.Outcome.Event.ErrorCode) yield return M("event.error", $"0x{e.Outcome.Event.ErrorCode:X}", $"0x{o.Outcome.Event.ErrorCode:X}");
+        }
+        foreach (var f in StateFields.Differing(e.State, o.State))
+        {
+            if (profile.Allows(DutProfile.NoCet) && CetFields.Contains(f)) continue;
+            if (profile.Allows(DutProfile.Cr2NotWritten) && f == "cr2") continue;
+            yield return M(f, StateFields.Show(e.State, f), StateFields.Show(o.State, f));
+        }
+        foreach (var a in e.State.Memory.DifferingQuadwords(o.State.Memory).Order())
+        {
+            ulong ev = e.State.Memory.Peek(a, 8), ov = o.State.Memory.Peek(a, 8);
+            string field = FieldOf(a, e);
+            if (Allowed(field, ev, ov, e, profile)) continue;
+            yield return M(field, $"0x{ev:X16}", $"0x{ov:X16}");
+        }
+    }
+
+    /// <summary>The name of a memory quadword: a frame slot when the step delivered a frame there.</summary>
+    public static string FieldOf(ulong address, StepAnswer expected)
+    {
+        if (expected.Outcome.Kind == OutcomeKind.Delivered)
+        {
+            ulong off = address - expected.State.Rsp;
+            if (off < 64 && (off & 7) == 0) return "frame." + FrameSlots[off / 8];
+        }
+        return $"memory[0x{address:X}]";
+    }
+
+    static bool Allowed(string field, ulong ev, ulong ov, StepAnswer e, DutProfile p)
+    {
+        var ee = e.Outcome.Event;
+        return field switch
+        {
+            "frame.ss_word" => p.Allows(DutProfile.NestedBitNotReported) && (ev ^ ov) == 1UL << 58,
+            "frame.event_data" => (p.Allows(DutProfile.NmiEventDataAbsent) && ee.Type == EventType.Nmi && ov == 0)
+                || (p.Allows(DutProfile.NmEventDataAbsent) && ee.IsException(Vector.NM) && ov == 0)
+                || (p.Allows(DutProfile.DebugEventDataPartial) && ee.Vector == Vector.DB && ee.Type is EventType.HardwareException or EventType.PrivilegedSoftwareException && ov == (ev & 0x400F)),
+            _ => false,
+        };
+    }
+
+    static string Describe(Outcome o) => o.Kind switch
+    {
+        OutcomeKind.Delivered => $"delivered {VectorName(o.Event)}",
+        OutcomeKind.Fault => $"fault {VectorName(o.Event)}({o.Event.ErrorCode:X})",
+        _ => Wire.OutcomeName(o.Kind),
+    };
+
+    static string VectorName(Event e) => e.Type is EventType.HardwareException ? $"{Vector.Name(e.Vector)} (vector {e.Vector})" : $"{e.Type} vector {e.Vector}";
+
+    /// <summary>The spec rules that govern a field at a step, given what the model did.</summary>
+    public static IReadOnlyList<string> RulesFor(Step step, string field, StepAnswer expected, MachineState before)
+    {
+        var o = expected.Outcome;
+        bool fault = o.Kind is OutcomeKind.Fault;
+        string slot = field.StartsWith("frame.", StringComparison.Ordinal) ? field[6..] : "";
+        string[] r = step switch
+        {
+            DeliverStep or ExecuteStep => DeliveryRules(step, field, slot, o, before),
+            EretuStep => fault && field != "outcome" && !field.StartsWith("event.", StringComparison.Ordinal) ? ["FRED-ERETU-10"] : field switch
+            {
+                "outcome" or "event.type" or "event.vector" or "event.error" => ["FRED-ERETU-02", "FRED-ERETU-04", "FRED-ERETU-05", "FRED-ERETU-11"],
+                "rip" => ["FRED-ERETU-04", "FRED-ERETU-08"],
+                "cs" or "ss" or "l" or "cs_limit" => ["FRED-ERETU-05", "FRED-ERETU-06", "FRED-ERETU-07", "FRED-ERETU-11"],
+                "nmi_blocked" or "pending_db" => ["FRED-ERETU-09", "FRED-DATA-06"],
+                "ssp" or "pl3_ssp" or "ibt_waiting" => ["FRED-CET-06"],
+                "fred_config" => ["FRED-ERETU-02"],
+                _ => ["FRED-ERETU-08"],
+            },
+            EretsStep => fault && field != "outcome" && !field.StartsWith("event.", StringComparison.Ordinal) ? ["FRED-ERETS-06"] : field switch
+            {
+                "outcome" or "event.type" or "event.vector" or "event.error" => ["FRED-ERETS-03", "FRED-CET-05"],
+                "fred_config" => ["FRED-ERETS-04"],
+                "nmi_blocked" or "pending_db" => ["FRED-ERETS-05", "FRED-DATA-06"],
+                "ssp" or "ibt_waiting" => ["FRED-CET-05"],
+                _ => ["FRED-ERETS-05"],
+            },
+            WrmsrStep w => fault && field != "outcome" && !field.StartsWith("event.", StringComparison.Ordinal) ? ["FRED-MSR-10"] : w.Msr switch
+            {
+                Msr.FredConfig => ["FRED-MSR-03", "FRED-MSR-04"],
+                >= Msr.FredRsp0 and <= Msr.FredRsp3 => ["FRED-MSR-05"],
+                Msr.FredStackLevels => ["FRED-MSR-06"],
+                Msr.Pl0Ssp or (>= Msr.FredSsp1 and <= Msr.FredSsp3) => ["FRED-MSR-07"],
+                _ => ["FRED-MSR-02", "FRED-MSR-08"],
+            },
+            MovCr4Step => ["FRED-MSR-09"],
+            AddRspStep => ["FRED-REV-03"],
+            _ => ["FRED-REV-05"],
+        };
+        return r;
+    }
+
+    static string[] DeliveryRules(Step step, string field, string slot, Outcome o, MachineState before)
+    {
+        var e = o.Event;
+        bool nested = o.Kind == OutcomeKind.Delivered && e.Nested;
+        bool df = o.Kind == OutcomeKind.Delivered && e.IsException(Vector.DF);
+        if (field is "outcome" or "event.type" or "event.vector" or "event.error" or "steps answered")
+            return o.Kind switch
+            {
+                OutcomeKind.Masked => ["FRED-TYPE-04"],
+                OutcomeKind.InvalidEvent => ["FRED-TYPE-02"],
+                OutcomeKind.NotFredMode => ["FRED-MSR-09"],
+                OutcomeKind.Shutdown => ["FRED-NEST-05"],
+                OutcomeKind.Completed => ["FRED-INSN-01"],
+                _ when df => ["FRED-NEST-03", "FRED-NEST-04"],
+                _ when nested => ["FRED-NEST-01", "FRED-DELIV-09"],
+                _ => step is ExecuteStep ? ["FRED-INSN-01", "FRED-INSN-03"] : ["FRED-TYPE-01", "FRED-DELIV-09"],
+            };
+        if (o.Kind != OutcomeKind.Delivered) return ["FRED-DELIV-08"];
+        string[] frame = slot switch
+        {
+            "error_code" => ["FRED-FRAME-01", "FRED-TYPE-03"],
+            "rip" => step is ExecuteStep ? ["FRED-FRAME-05", "FRED-INSN-02"] : ["FRED-FRAME-05"],
+            "cs_word" => before.Revision == Revision.Fred3 ? ["FRED-FRAME-04", "FRED-FRAME-06"] : ["FRED-FRAME-02", "FRED-FRAME-06", "FRED-CET-07"],
+            "rflags" or "rsp" => ["FRED-FRAME-05"],
+            "ss_word" => before.Revision == Revision.Fred3 ? ["FRED-FRAME-04", "FRED-FRAME-07", "FRED-FRAME-08", "FRED-NEST-06"] : ["FRED-FRAME-03", "FRED-FRAME-07", "FRED-FRAME-08", "FRED-NEST-06"],
+            "event_data" => e.Type == EventType.Nmi ? ["FRED-DATA-04"]
+                : e.IsException(Vector.PF) ? ["FRED-DATA-01"]
+                : e.Vector == Vector.DB && e.Type is EventType.HardwareException or EventType.PrivilegedSoftwareException ? ["FRED-DATA-02"]
+                : e.IsException(Vector.NM) ? ["FRED-DATA-03"] : ["FRED-DATA-05"],
+            "reserved" => ["FRED-FRAME-01"],
+            _ => [],
+        };
+        if (frame.Length > 0) return frame;
+        if (field.StartsWith("memory[", StringComparison.Ordinal)) return ["FRED-CET-03", "FRED-CET-04", "FRED-DELIV-08"];
+        return field switch
+        {
+            "rip" => nested ? ["FRED-DELIV-01", "FRED-NEST-02", "FRED-DELIV-10"] : ["FRED-DELIV-01", "FRED-DELIV-10"],
+            "rsp" => ["FRED-DELIV-05"],
+            "fred_config" => ["FRED-DELIV-02", "FRED-DELIV-03", "FRED-DELIV-04"],
+            "cs" or "ss" or "gs_base" or "kernel_gs_base" or "l" or "cs_limit" => ["FRED-DELIV-07"],
+            "ssp" or "pl3_ssp" => ["FRED-CET-02", "FRED-CET-04"],
+            "ibt_waiting" => ["FRED-CET-07"],
+            "rcx" or "r11" => ["FRED-INSN-05"],
+            "cr2" => ["FRED-DATA-01"],
+            _ => ["FRED-DELIV-06"],
+        };
+    }
+
+    /// <summary>What a failure is, independent of where: the step's kind and the fields that differ (memory addresses folded).</summary>
+    public static string Signature(DutCase c, IReadOnlyList<Mismatch> ms)
+    {
+        if (ms.Count == 0) return "";
+        var step = c.Steps[Math.Min(ms[0].Step - 1, c.Steps.Count - 1)];
+        string op = step switch
+        {
+            DeliverStep => "deliver", ExecuteStep => "execute", EretuStep => "eretu", EretsStep => "erets",
+            WrmsrStep => "wrmsr", MovCr4Step => "mov-cr4", AddRspStep => "add-rsp", _ => "step",
+        };
+        return op + ": " + string.Join(", ", ms.Select(m => m.Field.StartsWith("memory[", StringComparison.Ordinal) ? "memory" : m.Field).Distinct().Order());
+    }
+}

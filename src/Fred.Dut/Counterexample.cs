@@ -1,0 +1,137 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Fred.Generators;
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>A malformed counterexample file: the message names the file and the problem.</summary>
+public sealed class CounterexampleException(string message) : Exception(message);
+
+/// <summary>
+/// A saved, shrunk failure (spec/dut-protocol.md, "Counterexample files"): how to regenerate it (seed, index, size),
+/// the shrunk case in the protocol's own form, expected and observed answers, the mismatches and rules, and a
+/// readable rendering. <c>fred-conform replay</c> re-runs it; tests/Conformance/Regressions runs every file.
+/// </summary>
+public sealed record Counterexample(
+    string DutName, string DutCommand, string ProfileText, ulong Seed, long Index, int Size, string Signature,
+    IReadOnlyList<string> Rules, IReadOnlyList<Mismatch> Mismatches, DutCase Case, Answered Expected, Answered? Observed, string Path)
+{
+    /// <summary>Format version of the file.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>Writes a failure's counterexample file into a folder; returns its path.</summary>
+    public static string Save(string directory, Failure f, DutHello hello, string command, DutProfile profile, ulong seed)
+    {
+        Directory.CreateDirectory(directory);
+        string slug = new(f.Signature.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
+        while (slug.Contains("--")) slug = slug.Replace("--", "-");
+        string path = System.IO.Path.Combine(directory, $"{slug.Trim('-')}-{seed:x}-{f.Index}.json");
+        File.WriteAllText(path, Render(f, hello.Name, command, profile.ToString(), seed));
+        return path;
+    }
+
+    /// <summary>The file's text.</summary>
+    public static string Render(Failure f, string dutName, string command, string profile, ulong seed)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("fred_counterexample", FormatVersion);
+            w.WriteString("dut", dutName);
+            w.WriteString("dut_command", command);
+            w.WriteString("profile", profile);
+            w.WriteString("seed", Wire.Hex(seed));
+            w.WriteNumber("index", f.Index);
+            w.WriteNumber("size", f.Size);
+            w.WriteString("signature", f.Signature);
+            w.WriteStartArray("rules");
+            foreach (var r in f.Rules) w.WriteStringValue(r);
+            w.WriteEndArray();
+            w.WriteStartArray("mismatches");
+            foreach (var m in f.Mismatches)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("step", m.Step);
+                w.WriteString("field", m.Field);
+                w.WriteString("expected", m.Expected);
+                w.WriteString("observed", m.Observed);
+                w.WriteStartArray("rules");
+                foreach (var r in m.Rules) w.WriteStringValue(r);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WritePropertyName("case");
+            w.WriteRawValue(Wire.Case(f.Case));
+            w.WritePropertyName("expected");
+            w.WriteRawValue(Wire.Result(f.Expected, f.Case.Initial));
+            w.WritePropertyName("observed");
+            w.WriteRawValue(Wire.Result(f.Observed, f.Case.Initial));
+            w.WriteStartArray("readable");
+            foreach (var line in Readable(f.Case, f.Mismatches)) w.WriteStringValue(line);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + Environment.NewLine;
+    }
+
+    /// <summary>The case as a person reads it: the state, each step disassembled with the frame it pushed by field, then the mismatches.</summary>
+    public static IEnumerable<string> Readable(DutCase c, IReadOnlyList<Mismatch> ms) =>
+        Fred.Generators.Render.Scenario(new Scenario(c.Initial, [.. c.Steps])).TrimEnd().Split('\n').Select(l => l.TrimEnd('\r'))
+            .Concat(ms.Select(m => "MISMATCH " + m));
+
+    /// <summary>Reads a counterexample file; errors name the file and what is wrong.</summary>
+    public static Counterexample Load(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (IOException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
+        try
+        {
+            using var doc = JsonDocument.Parse(text);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("fred_counterexample", out var v) || v.ValueKind != JsonValueKind.Number)
+                throw new CounterexampleException($"{path}: not a Fred counterexample file (no \"fred_counterexample\" version)");
+            if (v.GetInt32() != FormatVersion)
+                throw new CounterexampleException($"{path}: format version {v.GetInt32()}; this Fred reads version {FormatVersion}");
+            string Str(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String
+                ? p.GetString()! : throw new CounterexampleException($"{path}: missing string field \"{name}\"");
+            JsonElement Obj(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Object
+                ? p : throw new CounterexampleException($"{path}: missing object \"{name}\"");
+            long Num(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number
+                ? p.GetInt64() : throw new CounterexampleException($"{path}: missing number \"{name}\"");
+
+            DutCase c;
+            try { c = ((CaseMessage)Wire.Decode(Obj("case").GetRawText())).Case; }
+            catch (WireException ex) { throw new CounterexampleException($"{path}: case{ex.Path.TrimStart('$')}: {ex.Problem}"); }
+            catch (InvalidCastException) { throw new CounterexampleException($"{path}: \"case\" is not a case message"); }
+            Answered Answers(string name)
+            {
+                try
+                {
+                    return Wire.Decode(Obj(name).GetRawText(), id => id == c.Id ? c : null) is ResultMessage { Result: Answered a }
+                        ? a : throw new CounterexampleException($"{path}: \"{name}\" is not a result with steps");
+                }
+                catch (WireException ex) { throw new CounterexampleException($"{path}: {name}{ex.Path.TrimStart('$')}: {ex.Problem}"); }
+            }
+            var rules = root.TryGetProperty("rules", out var rs) && rs.ValueKind == JsonValueKind.Array
+                ? rs.EnumerateArray().Select(r => r.GetString() ?? "").ToArray() : [];
+            var mismatches = root.TryGetProperty("mismatches", out var mm) && mm.ValueKind == JsonValueKind.Array
+                ? mm.EnumerateArray().Select(m => new Mismatch(m.GetProperty("step").GetInt32(), m.GetProperty("field").GetString()!,
+                    m.GetProperty("expected").GetString()!, m.GetProperty("observed").GetString()!,
+                    m.GetProperty("rules").EnumerateArray().Select(r => r.GetString()!).ToArray())).ToArray()
+                : [];
+            return new Counterexample(Str("dut"), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
+                root.TryGetProperty("profile", out var pr) ? pr.GetString() ?? "" : "",
+                Wire.ParseHex(Str("seed"), "seed"), Num("index"), (int)Num("size"), Str("signature"), rules, mismatches,
+                c, Answers("expected"), root.TryGetProperty("observed", out _) ? Answers("observed") : null, path);
+        }
+        catch (JsonException ex) { throw new CounterexampleException($"{path}: not valid JSON ({ex.Message.Split('.')[0]})"); }
+        catch (WireException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
+        catch (KeyNotFoundException) { throw new CounterexampleException($"{path}: a mismatch lacks step, field, expected, observed or rules"); }
+        catch (InvalidOperationException ex) { throw new CounterexampleException($"{path}: a field has the wrong JSON type ({ex.Message})"); }
+    }
+}

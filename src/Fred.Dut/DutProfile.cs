@@ -1,0 +1,117 @@
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>A divergence from the model that a DUT profile may declare as allowed.</summary>
+/// <param name="Name">The name used in profile files.</param>
+/// <param name="Meaning">What the DUT does instead.</param>
+/// <param name="Effect">How Fred honours it: in the generators, in the comparator, or both.</param>
+public sealed record Divergence(string Name, string Meaning, string Effect);
+
+/// <summary>
+/// A DUT profile (spec/dut-protocol.md, "Profiles"): which revisions to test and which divergences from the model are
+/// allowed. Generators and comparator both honour it, and every report prints it.
+/// </summary>
+public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, IReadOnlySet<string> Allowed, string Source)
+{
+    /// <summary>No CET: generated states never enable shadow stacks or IBT; the CET registers are not compared.</summary>
+    public const string NoCet = "no-cet";
+    /// <summary>No compatibility mode: generated contexts are all 64-bit.</summary>
+    public const string NoCompat = "no-compat";
+    /// <summary>The SS word's nested bit (58) is not reported.</summary>
+    public const string NestedBitNotReported = "nested-bit-not-reported";
+    /// <summary>NMI event data (the NMI-source bitmap) is always 0.</summary>
+    public const string NmiEventDataAbsent = "nmi-event-data-absent";
+    /// <summary>#DB event data keeps only B0-B3 and BS (mask 0x400F).</summary>
+    public const string DebugEventDataPartial = "db-event-data-partial";
+    /// <summary>#NM event data (IA32_XFD_ERR) is always 0.</summary>
+    public const string NmEventDataAbsent = "nm-event-data-absent";
+    /// <summary>CR2 is not compared.</summary>
+    public const string Cr2NotWritten = "cr2-not-written";
+
+    /// <summary>Every divergence a profile may allow.</summary>
+    public static readonly Divergence[] Known =
+    [
+        new(NoCet, "no CET shadow stacks or indirect-branch tracking", "generators keep CR4.CET, IA32_S_CET and IA32_U_CET clear; the comparator skips ssp, pl0_ssp, fred_ssp1..3, pl3_ssp, s_cet, u_cet, ibt_waiting"),
+        new(NoCompat, "no compatibility-mode (32-bit) code", "generators make every context 64-bit"),
+        new(NestedBitNotReported, "the nested bit of the SS word (bit 58) is not set", "the comparator accepts a frame whose SS word differs only in bit 58"),
+        new(NmiEventDataAbsent, "NMI event data is always 0 (no NMI-source reporting)", "the comparator accepts 0 as the event data of an NMI frame"),
+        new(DebugEventDataPartial, "#DB event data holds only B0-B3 and BS", "the comparator accepts the expected event data masked with 0x400F for #DB"),
+        new(NmEventDataAbsent, "#NM event data is always 0 (no XFD)", "the comparator accepts 0 as the event data of a #NM frame"),
+        new(Cr2NotWritten, "CR2 is not written (or not observable)", "the comparator skips cr2"),
+    ];
+
+    /// <summary>The strict profile: both revisions, no divergence.</summary>
+    public static DutProfile Strict { get; } = new("strict", [Revision.Fred3, Revision.Fred5], new HashSet<string>(), "built in");
+
+    /// <summary>True when the profile allows a divergence.</summary>
+    public bool Allows(string divergence) => Allowed.Contains(divergence);
+
+    /// <summary>The profile as the reports print it.</summary>
+    public override string ToString() =>
+        $"{Name} (revisions {string.Join(", ", Revisions.Select(Wire.RevisionName))}; allowed: {(Allowed.Count == 0 ? "nothing" : string.Join(", ", Allowed.Order()))})";
+
+    /// <summary>Reads a profile file. A malformed file gets an error naming the file, the line and the problem.</summary>
+    public static DutProfile Load(string path)
+    {
+        if (!File.Exists(path)) throw new ProfileException($"{path}: no such profile file");
+        return Parse(File.ReadAllLines(path), path);
+    }
+
+    /// <summary>
+    /// Parses profile text. Each line is blank, a # comment, <c>name = text</c>, <c>revisions = fred3, fred5</c>
+    /// or <c>allow divergence</c> (one of <see cref="Known"/>).
+    /// </summary>
+    public static DutProfile Parse(IReadOnlyList<string> lines, string source)
+    {
+        string? name = null;
+        Revision[]? revisions = null;
+        var allowed = new HashSet<string>();
+        for (int i = 0; i < lines.Count; i++)
+        {
+            string where = $"{source}:{i + 1}";
+            string line = lines[i];
+            int hash = line.IndexOf('#');
+            if (hash >= 0) line = line[..hash];
+            line = line.Trim();
+            if (line.Length == 0) continue;
+            if (line.StartsWith("allow ", StringComparison.Ordinal) || line == "allow")
+            {
+                string d = line[5..].Trim();
+                if (d.Length == 0) throw new ProfileException($"{where}: \"allow\" needs a divergence ({string.Join(", ", Known.Select(k => k.Name))})");
+                if (!Known.Any(k => k.Name == d))
+                    throw new ProfileException($"{where}: unknown divergence \"{d}\" (known: {string.Join(", ", Known.Select(k => k.Name))})");
+                if (!allowed.Add(d)) throw new ProfileException($"{where}: \"{d}\" is allowed twice");
+                continue;
+            }
+            int eq = line.IndexOf('=');
+            if (eq < 0) throw new ProfileException($"{where}: expected \"name = ...\", \"revisions = ...\" or \"allow <divergence>\", found \"{line}\"");
+            string key = line[..eq].Trim(), value = line[(eq + 1)..].Trim();
+            switch (key)
+            {
+                case "name":
+                    if (name is not null) throw new ProfileException($"{where}: name is set twice");
+                    if (value.Length == 0) throw new ProfileException($"{where}: name is empty");
+                    name = value;
+                    break;
+                case "revisions":
+                    if (revisions is not null) throw new ProfileException($"{where}: revisions is set twice");
+                    var parts = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+                    if (parts.Length == 0) throw new ProfileException($"{where}: revisions is empty (expected fred3, fred5 or both)");
+                    revisions = parts.Select(p => p switch
+                    {
+                        "fred3" => Revision.Fred3,
+                        "fred5" => Revision.Fred5,
+                        _ => throw new ProfileException($"{where}: unknown revision \"{p}\" (expected fred3 or fred5)"),
+                    }).Distinct().ToArray();
+                    break;
+                default:
+                    throw new ProfileException($"{where}: unknown setting \"{key}\" (expected name or revisions)");
+            }
+        }
+        return new DutProfile(name ?? Path.GetFileNameWithoutExtension(source), revisions ?? [Revision.Fred3, Revision.Fred5], allowed, source);
+    }
+}
+
+/// <summary>A malformed profile: the message names the file, the line and the problem.</summary>
+public sealed class ProfileException(string message) : Exception(message);

@@ -1,0 +1,186 @@
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>A deliberately wrong implementation: the model with one rule broken.</summary>
+/// <param name="Name">Its name (fred-model-dut --mutant NAME).</param>
+/// <param name="Rule">The spec rule it breaks.</param>
+/// <param name="Breaks">What it does wrong.</param>
+/// <param name="History">The public bug it reproduces, if it is a historical one.</param>
+/// <param name="Impl">The implementation.</param>
+public sealed record Mutant(string Name, string Rule, string Breaks, string? History, Implementation Impl);
+
+/// <summary>
+/// The mutant zoo: each member breaks one rule of the model, so each must be killed by a campaign at default counts.
+/// Mutants adjust the model's input before a step or its result after, so each stays a faithful model elsewhere.
+/// </summary>
+public static class Mutants
+{
+    static StepResult Model(MachineState s, Step step) => step.Apply(s);
+
+    static bool IsDelivery(Step step) => step is DeliverStep or ExecuteStep;
+
+    static bool Delivered(StepResult r) => r.Outcome.Kind == OutcomeKind.Delivered;
+
+    /// <summary>Replaces frame slot n (0 = error code ... 7 = reserved) of a frame just delivered.</summary>
+    static StepResult Slot(StepResult r, int slot, Func<ulong, ulong> f)
+    {
+        ulong a = r.State.Rsp + 8UL * (ulong)slot;
+        return r with { State = r.State with { Memory = r.State.Memory.Poke(a, 8, f(r.State.Memory.Peek(a, 8))) } };
+    }
+
+    /// <summary>Address of frame slot n as ERET reads it (FRED 3 software has dropped the error code).</summary>
+    static ulong EretSlot(MachineState s, int slot) => s.Rsp + 8UL * (ulong)slot - (s.Revision == Revision.Fred3 ? 8UL : 0);
+
+    /// <summary>A mutant that post-processes the model's result of matching steps.</summary>
+    static Implementation After(Func<MachineState, Step, StepResult, StepResult> fix) => (s, step) => fix(s, step, Model(s, step));
+
+    /// <summary>A mutant that runs delivery on an adjusted state, then restores what the adjustment must not leak.</summary>
+    static Implementation Around(Func<MachineState, Step, bool> when, Func<MachineState, MachineState> adjust, Func<MachineState, MachineState, MachineState> restore) =>
+        (s, step) =>
+        {
+            if (!when(s, step)) return Model(s, step);
+            var r = Model(adjust(s), step);
+            return r.Outcome.Kind is OutcomeKind.Delivered or OutcomeKind.Returned or OutcomeKind.Completed
+                ? r with { State = restore(s, r.State) } : StepResult.Unchanged(s, r.Outcome);
+        };
+
+    /// <summary>
+    /// A mutant that skips one check: when the model faults and the frame slot fails the check, it runs the model on
+    /// a repaired slot and then puts the unchecked value where the real instruction would have loaded it.
+    /// </summary>
+    static Implementation Skips<T>(int slot, Func<ulong, bool> failsCheck, Func<ulong, ulong> repair, Func<MachineState, ulong, MachineState> load)
+        where T : Step =>
+        (s, step) =>
+        {
+            var r = Model(s, step);
+            if (step is not T || r.Outcome.Kind != OutcomeKind.Fault) return r;
+            ulong a = EretSlot(s, slot), raw = s.Memory.Peek(a, 8);
+            if (!failsCheck(raw)) return r;
+            var again = Model(s with { Memory = s.Memory.Poke(a, 8, repair(raw)) }, step);
+            return again.Outcome.Kind == OutcomeKind.Returned
+                ? again with { State = load(again.State, raw) with { Memory = again.State.Memory.Poke(a, 8, raw) } }
+                : r;
+        };
+
+    static FredMsrs Restore(FredMsrs original, FredMsrs after) =>
+        after with { Config = new FredConfig((original.Config.Value & ~3UL) | (uint)after.Config.CurrentStackLevel), StackLevels = original.StackLevels };
+
+    /// <summary>Every mutant.</summary>
+    public static IReadOnlyList<Mutant> All { get; } =
+    [
+        new("entry-no-kernel-offset", "FRED-DELIV-01", "ring-0 events enter at CONFIG & ~0xFFF, without + 256", null,
+            After((s, _, r) => Delivered(r) && s.Cpl == 0 && !r.Outcome.Event.Nested ? r with { State = r.State with { Rip = r.State.Rip - 256 } } : r)),
+        new("entry-offsets-swapped", "FRED-DELIV-01", "ring-3 events enter at + 256 and ring-0 events at + 0", "an unmerged Bochs FRED draft had the condition inverted",
+            After((s, _, r) => Delivered(r) && !r.Outcome.Event.Nested ? r with { State = r.State with { Rip = s.Cpl == 0 ? r.State.Rip - 256 : r.State.Rip + 256 } } : r)),
+        new("red-zone-ignored", "FRED-DELIV-05", "same-level delivery does not skip the red zone", null,
+            Around((_, step) => IsDelivery(step), s => s with { Fred = s.Fred with { Config = new FredConfig(s.Fred.Config.Value & ~0x1C0UL) } },
+                (s, a) => a with { Fred = Restore(s.Fred, a.Fred) })),
+        new("stklvls-ignored", "FRED-DELIV-03", "exceptions and NMI always use stack level 0 (IA32_FRED_STKLVLS ignored)", null,
+            Around((_, step) => IsDelivery(step), s => s with { Fred = s.Fred with { StackLevels = new StackLevels(0) } },
+                (s, a) => a with { Fred = Restore(s.Fred, a.Fred) })),
+        new("interrupt-level-ignored", "FRED-DELIV-02", "external interrupts ignore CONFIG's interrupt stack level", null,
+            Around((_, step) => step is DeliverStep { Event.Type: EventType.ExternalInterrupt }, s => s with { Fred = s.Fred with { Config = new FredConfig(s.Fred.Config.Value & ~0x600UL) } },
+                (s, a) => a with { Fred = Restore(s.Fred, a.Fred) })),
+        new("stack-level-lowered", "FRED-DELIV-04", "delivery from ring 0 may lower the stack level to the event's", null,
+            Around((s, step) => IsDelivery(step) && s.Cpl == 0 && s.StackLevel > 0, s => s.WithStackLevel(0), (_, a) => a)),
+        new("rflags-not-cleared", "FRED-DELIV-06", "RFLAGS is left as it was instead of being cleared", null,
+            After((s, _, r) => Delivered(r) ? r with { State = r.State with { Rflags = s.Rflags } } : r)),
+        new("nmi-not-blocked", "FRED-DELIV-06", "delivering an NMI does not block further NMIs", null,
+            After((s, _, r) => Delivered(r) && r.Outcome.Event.Type == EventType.Nmi ? r with { State = r.State with { NmiBlocked = s.NmiBlocked } } : r)),
+        new("gs-not-swapped", "FRED-DELIV-07", "events from ring 3 do not swap GS.base with IA32_KERNEL_GS_BASE", null,
+            After((s, _, r) => Delivered(r) && s.Cpl == 3 ? r with { State = r.State with { GsBase = s.GsBase, KernelGsBase = s.KernelGsBase } } : r)),
+        new("syscall-cs-ss-stale", "FRED-DELIV-07", "SYSCALL and SYSENTER leave CS and SS as they were", "Bochs issue #748: CS/SS not updated for SYSCALL",
+            After((s, _, r) => Delivered(r) && r.Outcome.Event.Type == EventType.Other ? r with { State = r.State with { Cs = s.Cs, Ss = s.Ss } } : r)),
+        new("syscall-writes-rcx-r11", "FRED-INSN-05", "SYSCALL writes RCX and R11 as it does in IDT mode", null,
+            After((s, _, r) => Delivered(r) && r.Outcome.Event is { Type: EventType.Other, Vector: Vector.Syscall }
+                ? r with { State = r.State with { Rcx = s.Rip + r.Outcome.Event.InstructionLength, R11 = s.Rflags } } : r)),
+        new("nested-bit-missing", "FRED-NEST-06", "exceptions while delivering an interrupt, NMI or SYSCALL do not set the nested bit", "Bochs derives nested only from an exception in progress",
+            After((_, step, r) => Delivered(r) && r.Outcome.Event.Nested
+                && (step is DeliverStep { Event.Type: EventType.ExternalInterrupt or EventType.Nmi } || step is ExecuteStep)
+                ? Slot(r, 5, w => w & ~(1UL << 58)) : r)),
+        new("no-double-fault", "FRED-NEST-03", "a contributory or page fault while delivering a fault shuts down instead of raising #DF", null,
+            After((s, _, r) => Delivered(r) && r.Outcome.IsDoubleFault() ? StepResult.Unchanged(s, new Outcome(OutcomeKind.Shutdown)) : r)),
+        new("double-fault-nested", "FRED-NEST-04", "#DF is recorded as nested", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.IsDoubleFault() ? Slot(r, 5, w => w | (1UL << 58)) : r)),
+        new("pf-event-data-zero", "FRED-DATA-01", "#PF event data is 0 instead of the faulting address", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event.IsException(Vector.PF) ? Slot(r, 6, _ => 0) : r)),
+        new("db-negative-polarity", "FRED-DATA-02", "#DB event data is DR6 as read (negative polarity), not the positive-polarity bits", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event is { Type: EventType.HardwareException, Vector: Vector.DB } ? Slot(r, 6, v => v ^ 0xFFFF_0FF0) : r)),
+        new("nmi-event-data-zero", "FRED-DATA-04", "NMI event data is 0 (no NMI-source bitmap)", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event.Type == EventType.Nmi ? Slot(r, 6, _ => 0) : r)),
+        new("event-data-leaks", "FRED-DATA-05", "events without event data record whatever the injector supplied", null,
+            After((_, step, r) => Delivered(r) && step is DeliverStep { Event: var e } && e.EventData != 0 && !r.Outcome.Event.Nested
+                && r.Outcome.Event.FrameEventData == 0 ? Slot(r, 6, _ => e.EventData) : r)),
+        new("instruction-length-off-by-one", "FRED-FRAME-07", "the SS word's instruction length is one too large", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event.CarriesInstructionLength && !r.Outcome.Event.Nested
+                ? Slot(r, 5, w => (w & ~(0xFUL << 60)) | ((((w >> 60) + 1) & 0xF) << 60)) : r)),
+        new("frame-rip-at-instruction", "FRED-INSN-02", "INT n saves the address of the instruction, not of the next one", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event.Type == EventType.SoftwareInterrupt && !r.Outcome.Event.Nested
+                ? Slot(r, 1, v => v - r.Outcome.Event.InstructionLength) : r)),
+        new("rf-not-saved", "FRED-FRAME-05", "the saved RFLAGS of a fault does not have RF set", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event.IsFault ? Slot(r, 3, v => v & ~MachineState.FlagRf) : r)),
+        new("cs-word-no-stack-level", "FRED-FRAME-06", "the CS word does not record the interrupted stack level", null,
+            After((_, _, r) => Delivered(r) ? Slot(r, 2, w => w & ~(3UL << 16)) : r)),
+        new("ss-word-no-64bit", "FRED-FRAME-08", "the SS word's 64-bit bit (57) is never set", null,
+            After((_, _, r) => Delivered(r) ? Slot(r, 5, w => w & ~(1UL << 57)) : r)),
+        new("int3-as-int-n", "FRED-INSN-01", "INT3 is recorded as a software interrupt (type 4) instead of a software exception (type 6)", null,
+            After((_, _, r) => Delivered(r) && r.Outcome.Event is { Type: EventType.SoftwareException, Vector: Vector.BP, Nested: false }
+                ? Slot(r, 5, w => (w & ~(0xFUL << 48)) | (4UL << 48)) with { Outcome = r.Outcome with { Event = r.Outcome.Event with { Type = EventType.SoftwareInterrupt } } } : r)),
+        new("fred3-bit-positions", "FRED-REV-02", "a FRED 5 processor records STI/SWEVENT/NMI at the FRED 3 positions", null,
+            Around((s, step) => IsDelivery(step) && s.Revision == Revision.Fred5, s => s with { Revision = Revision.Fred3 }, (_, a) => a with { Revision = Revision.Fred5 })),
+        new("eret-reads-error-code", "FRED-REV-03", "FRED 5 ERETU/ERETS do not skip the error code and pop RIP from it", null,
+            (s, step) => step is EretuStep or EretsStep && s.Revision == Revision.Fred5 ? Model(s with { Rsp = s.Rsp - 8 }, step) is var r && r.Outcome.Kind == OutcomeKind.Returned ? r : StepResult.Unchanged(s, Model(s with { Rsp = s.Rsp - 8 }, step).Outcome) : Model(s, step)),
+        new("eretu-at-raised-level", "FRED-ERETU-02", "ERETU runs at a stack level other than 0", null,
+            (s, step) => step is EretuStep && s.StackLevel != 0 && s.FredEnabled && s.Cpl == 0 && Model(s.WithStackLevel(0), step) is { Outcome.Kind: OutcomeKind.Returned } r ? r : Model(s, step)),
+        new("eretu-noncanonical-rip", "FRED-ERETU-04", "ERETU does not check that the popped RIP is canonical", null,
+            Skips<EretuStep>(1, v => !Canonical.IsCanonical(v), v => v & 0x7FFF_FFFF_FFFFUL, (st, v) => st with { Rip = v })),
+        new("erets-noncanonical-rip", "FRED-ERETS-03", "ERETS does not check that the popped RIP is canonical", null,
+            Skips<EretsStep>(1, v => !Canonical.IsCanonical(v), v => v | 0xFFFF_8000_0000_0000UL, (st, v) => st with { Rip = v })),
+        new("eretu-iopl-accepted", "FRED-ERETU-04", "ERETU accepts a frame whose RFLAGS has IOPL > 0", null,
+            Skips<EretuStep>(3, v => (v & MachineState.FlagIopl) != 0, v => v & ~MachineState.FlagIopl, (st, v) => st with { Rflags = v })),
+        new("eretu-cs-rpl-unchecked", "FRED-ERETU-11", "ERETU does not require RPL 3 in the popped CS, so a frame can return to ring 0-2", null,
+            Skips<EretuStep>(2, v => (v & 3) != 3, v => v | 3, (st, v) => st with { Cs = (ushort)v })),
+        new("eretu-gs-not-swapped", "FRED-ERETU-08", "ERETU does not swap GS.base back", null,
+            After((s, step, r) => step is EretuStep && r.Outcome.Kind == OutcomeKind.Returned ? r with { State = r.State with { GsBase = s.GsBase, KernelGsBase = s.KernelGsBase } } : r)),
+        new("eret-unblocks-nmi-always", "FRED-ERETU-09", "every successful ERET unblocks NMIs, whatever the frame's NMI bit", null,
+            After((_, step, r) => step is EretuStep or EretsStep && r.Outcome.Kind == OutcomeKind.Returned ? r with { State = r.State with { NmiBlocked = false } } : r)),
+        new("eret-no-pending-single-step", "FRED-DATA-06", "ERET never leaves a single-step #DB pending", null,
+            After((_, step, r) => step is EretuStep or EretsStep && r.Outcome.Kind == OutcomeKind.Returned ? r with { State = r.State with { PendingSingleStep = false } } : r)),
+        new("erets-raises-level", "FRED-ERETS-04", "ERETS takes the frame's stack level even when it is higher", null,
+            After((s, step, r) => step is EretsStep && r.Outcome.Kind == OutcomeKind.Returned
+                ? r with { State = r.State.WithStackLevel((int)((s.Memory.Peek(EretSlot(s, 2), 8) >> 16) & 3)) } : r)),
+        new("erets-sti-ignored", "FRED-ERETS-05", "ERETS does not establish STI blocking from the frame", null,
+            After((_, step, r) => step is EretsStep && r.Outcome.Kind == OutcomeKind.Returned ? r with { State = r.State with { StiBlocked = false } } : r)),
+        new("eretu-fault-pops", "FRED-ERETU-10", "a faulting ERETU has already moved RSP past the frame", null,
+            After((s, step, r) => step is EretuStep && r.Outcome.Kind == OutcomeKind.Fault && s.Cpl == 0 && s.FredEnabled ? r with { State = r.State with { Rsp = s.Rsp + 64 } } : r)),
+        new("wrmsr-rsp-unaligned", "FRED-MSR-05", "WRMSR to IA32_FRED_RSPn accepts values that are not 64-byte aligned", null,
+            (s, step) => step is WrmsrStep { Msr: >= Msr.FredRsp0 and <= Msr.FredRsp3, Value: var v } w && (v & 0x3F) != 0 && Canonical.IsCanonical(v)
+                && Model(s, step).Outcome.Kind == OutcomeKind.Fault && Model(s, w with { Value = v & ~0x3FUL }) is { Outcome.Kind: OutcomeKind.Completed } ok
+                ? ok with { State = StateFields.U64.First(f => f.Name == $"fred_rsp{w.Msr - Msr.FredRsp0}").Set(ok.State, v) } : Model(s, step)),
+        new("wrmsr-config-reserved", "FRED-MSR-03", "WRMSR to IA32_FRED_CONFIG accepts reserved bits", null,
+            (s, step) => step is WrmsrStep { Msr: Msr.FredConfig, Value: var v } w && (v & FredConfig.ReservedMask) != 0
+                && Model(s, w with { Value = v & ~FredConfig.ReservedMask }) is { Outcome.Kind: OutcomeKind.Completed } ok
+                ? ok with { State = ok.State with { Fred = ok.State.Fred with { Config = new FredConfig(v) } } } : Model(s, step)),
+        new("cr4-fred-without-lma", "FRED-MSR-09", "MOV CR4 sets CR4.FRED outside IA-32e mode", null,
+            (s, step) => step is MovCr4Step { Value: var v } && (v & MachineState.Cr4Fred) != 0 && (s.Efer & MachineState.EferLma) == 0
+                && Model(s with { Efer = s.Efer | MachineState.EferLma }, step) is { Outcome.Kind: OutcomeKind.Completed } ok
+                ? ok with { State = ok.State with { Efer = s.Efer } } : Model(s, step)),
+        new("ssp-wrong-level", "FRED-CET-02", "on a stack switch with supervisor shadow stacks, SSP is taken from the old level's MSR", "Bochs issue #734: incorrect SSP update for FRED",
+            After((s, _, r) => Delivered(r) && s.SupervisorShadowStack && r.State.StackLevel != Delivery.OldStackLevel(s) && s.Cpl == 0
+                ? r with { State = r.State with { Cet = r.State.Cet with { Ssp = s.Fred.Ssp(Delivery.OldStackLevel(s)) } } } : r)),
+        new("no-shadow-stack-record", "FRED-CET-03", "ring-0 events with supervisor shadow stacks push no shadow-stack record", null,
+            Around((s, step) => IsDelivery(step) && s.Cpl == 0 && s.SupervisorShadowStack, s => s with { Cr4 = s.Cr4 & ~MachineState.Cr4Cet },
+                (s, a) => a with { Cr4 = s.Cr4 })),
+        new("sti-blocking-ignored", "FRED-TYPE-04", "external interrupts are delivered during STI blocking", null,
+            Around((s, step) => step is DeliverStep { Event.Type: EventType.ExternalInterrupt } && s.StiBlocked, s => s with { StiBlocked = false }, (_, a) => a)),
+        new("lock-int-accepted", "FRED-INSN-03", "INT n, INT3 and friends with a LOCK prefix raise their event instead of #UD", null,
+            (s, step) => step is ExecuteStep { Bytes: var b } && b.Contains((byte)0xF0)
+                && Model(s, new ExecuteStep([.. b.Where(x => x != 0xF0)])) is { Outcome.Kind: OutcomeKind.Delivered } ok ? ok : Model(s, step)),
+    ];
+
+    /// <summary>The mutant of a name, or null.</summary>
+    public static Mutant? Find(string name) => All.FirstOrDefault(m => m.Name == name);
+
+    static bool IsDoubleFault(this Outcome o) => o.Event.IsException(Vector.DF);
+}

@@ -1,0 +1,243 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+
+namespace Fred.Dut;
+
+/// <summary>A DUT that cannot be started or does not greet as the protocol requires.</summary>
+public sealed class DutStartException(string message) : Exception(message);
+
+/// <summary>
+/// A DUT in another process, spoken to over its stdin/stdout (spec/dut-protocol.md). A DUT that crashes, hangs,
+/// prints garbage or answers out of order is given a verdict for the case it was on, restarted, and the rest of
+/// the batch goes on in the new process.
+/// </summary>
+public sealed class ProcessDut : IDut
+{
+    readonly string file;
+    readonly string[] args;
+    readonly TimeSpan timeout;
+    Process? process;
+    BlockingCollection<string?> lines = new();
+    readonly StringBuilder stderrTail = new();
+    int lineNo;
+
+    /// <summary>The command line as given.</summary>
+    public string Command { get; }
+
+    /// <summary>How many times the DUT was (re)started.</summary>
+    public int Starts { get; private set; }
+
+    /// <inheritdoc/>
+    public DutHello Hello { get; private set; } = new("not started", 0, [], []);
+
+    ProcessDut(string command, TimeSpan timeout)
+    {
+        Command = command;
+        var parts = SplitCommand(command);
+        if (parts.Count == 0) throw new DutStartException("the DUT command is empty");
+        file = parts[0];
+        args = [.. parts.Skip(1)];
+        this.timeout = timeout;
+    }
+
+    /// <summary>Starts the DUT and reads its hello.</summary>
+    public static ProcessDut Start(string command, TimeSpan timeout)
+    {
+        var d = new ProcessDut(command, timeout);
+        d.Launch();
+        return d;
+    }
+
+    /// <summary>Splits a command line on blanks, honouring double and single quotes.</summary>
+    public static List<string> SplitCommand(string command)
+    {
+        var parts = new List<string>();
+        var cur = new StringBuilder();
+        char quote = '\0';
+        bool any = false;
+        foreach (char ch in command)
+        {
+            if (quote != '\0') { if (ch == quote) quote = '\0'; else cur.Append(ch); continue; }
+            if (ch is '"' or '\'') { quote = ch; any = true; continue; }
+            if (char.IsWhiteSpace(ch)) { if (any || cur.Length > 0) parts.Add(cur.ToString()); cur.Clear(); any = false; continue; }
+            cur.Append(ch);
+        }
+        if (quote != '\0') throw new DutStartException($"unbalanced {quote} in the DUT command: {command}");
+        if (any || cur.Length > 0) parts.Add(cur.ToString());
+        return parts;
+    }
+
+    void Launch()
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        Process p;
+        try { p = Process.Start(psi) ?? throw new DutStartException($"could not start the DUT \"{Command}\""); }
+        catch (System.ComponentModel.Win32Exception ex) { throw new DutStartException($"could not start the DUT \"{Command}\": {ex.Message}"); }
+        process = p;
+        Starts++;
+        lineNo = 0;
+        lines = new BlockingCollection<string?>();
+        var sink = lines;
+        stderrTail.Clear();
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderrTail)
+            {
+                stderrTail.AppendLine(e.Data);
+                if (stderrTail.Length > 2000) stderrTail.Remove(0, stderrTail.Length - 2000);
+            }
+        };
+        p.BeginErrorReadLine();
+        var stdout = p.StandardOutput;
+        new Thread(() =>
+        {
+            try { while (stdout.ReadLine() is { } l) sink.Add(l); }
+            catch (IOException) { }
+            catch (ObjectDisposedException) { }
+            sink.Add(null);
+        }) { IsBackground = true, Name = "dut-stdout" }.Start();
+
+        var first = Next(TimeSpan.FromTicks(Math.Max(timeout.Ticks, TimeSpan.FromSeconds(30).Ticks)));
+        string where = $"the DUT \"{Command}\"";
+        if (first.Timeout) { Kill(); throw new DutStartException($"{where} sent no hello within {Math.Max(timeout.TotalSeconds, 30)} s"); }
+        if (first.Line is null) throw new DutStartException($"{where} exited before its hello (exit code {ExitCode()}){StderrNote()}");
+        try
+        {
+            if (Wire.Decode(first.Line) is not HelloMessage { Hello: var h })
+                throw new WireException("$.type", "the first line must be the DUT's hello");
+            if (h.Protocol != ProtocolVersion.Current)
+                throw new DutStartException($"{where} speaks protocol version {h.Protocol}; this Fred speaks version {ProtocolVersion.Current}");
+            Hello = h;
+        }
+        catch (WireException ex)
+        {
+            Kill();
+            throw new DutStartException($"{where}, output line 1: {ex.Message}; the line was: {Clip(first.Line)}");
+        }
+        process.StandardInput.WriteLine(Wire.Hello(new DutHello("fred", ProtocolVersion.Current, [Model.Revision.Fred3, Model.Revision.Fred5], DutFeatures.All)));
+        process.StandardInput.Flush();
+    }
+
+    (string? Line, bool Timeout) Next(TimeSpan wait)
+    {
+        if (!lines.TryTake(out var l, wait)) return (null, true);
+        if (l is null) { lines.Add(null); return (null, false); }
+        lineNo++;
+        return (l, false);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch)
+    {
+        var results = new CaseResult[batch.Count];
+        int next = 0;
+        while (next < batch.Count)
+        {
+            if (process is null) Launch();
+            var pending = batch.Skip(next).ToArray();
+            var byId = new Dictionary<long, DutCase>();
+            foreach (var c in pending) byId.TryAdd(c.Id, c);
+            var stdin = process!.StandardInput;
+            var writer = Task.Run(() =>
+            {
+                try { foreach (var c in pending) stdin.WriteLine(Wire.Case(c)); stdin.Flush(); }
+                catch (IOException) { }
+                catch (ObjectDisposedException) { }
+            });
+            int i = next;
+            for (; i < batch.Count; i++)
+            {
+                var expected = batch[i];
+                var (line, timedOut) = Next(timeout);
+                CaseResult? broke = null;
+                if (timedOut)
+                    broke = new DutBroke(expected.Id, "timeout", $"no answer within {timeout.TotalMilliseconds:0} ms (output line {lineNo + 1} never came)");
+                else if (line is null)
+                    broke = new DutBroke(expected.Id, "crash", $"the DUT exited (code {ExitCode()}) after output line {lineNo}{StderrNote()}");
+                else
+                {
+                    try
+                    {
+                        if (Wire.Decode(line, id => byId.GetValueOrDefault(id)) is not ResultMessage { Result: var r })
+                            throw new WireException("$.type", "expected a result");
+                        if (r.Id != expected.Id)
+                            broke = new DutBroke(expected.Id, "order", $"output line {lineNo} answers case {r.Id} while case {expected.Id} was next");
+                        else
+                            results[i] = r;
+                    }
+                    catch (WireException ex)
+                    {
+                        broke = new DutBroke(expected.Id, "garbage", $"output line {lineNo}: {ex.Message}; the line was: {Clip(line)}");
+                    }
+                }
+                if (broke is not null)
+                {
+                    results[i] = broke;
+                    Kill();
+                    i++;
+                    break;
+                }
+            }
+            writer.Wait(TimeSpan.FromSeconds(5));
+            next = i;
+        }
+        return results;
+    }
+
+    static string Clip(string s) => s.Length <= 200 ? s : s[..200] + $"... ({s.Length} characters)";
+
+    string ExitCode()
+    {
+        try { return process is { } p && p.WaitForExit(2000) ? p.ExitCode.ToString() : "unknown"; }
+        catch (InvalidOperationException) { return "unknown"; }
+    }
+
+    string StderrNote()
+    {
+        Thread.Sleep(50);
+        lock (stderrTail)
+        {
+            var t = stderrTail.ToString().Trim();
+            return t.Length == 0 ? "" : $"; its stderr ended with: {t.Split('\n').Last().Trim()}";
+        }
+    }
+
+    void Kill()
+    {
+        if (process is null) return;
+        try { if (!process.HasExited) process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        process.Dispose();
+        process = null;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (process is { } p)
+        {
+            try
+            {
+                p.StandardInput.WriteLine(Wire.Bye());
+                p.StandardInput.Flush();
+                p.StandardInput.Close();
+                if (!p.WaitForExit(2000)) p.Kill(entireProcessTree: true);
+            }
+            catch (IOException) { }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+            process = null;
+        }
+    }
+}

@@ -1,0 +1,462 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Fred.Model;
+
+namespace Fred.Dut;
+
+/// <summary>A protocol line that does not follow spec/dut-protocol.md: where in the line, and what is wrong.</summary>
+public sealed class WireException(string path, string problem) : Exception($"{path}: {problem}")
+{
+    /// <summary>The JSON path of the offending value, e.g. <c>$.steps[2].value</c>.</summary>
+    public string Path { get; } = path;
+    /// <summary>What is wrong with it.</summary>
+    public string Problem { get; } = problem;
+}
+
+/// <summary>A decoded message from either side of the protocol.</summary>
+public abstract record Message;
+/// <summary>hello, from Fred (with the revisions it can test) or from the DUT (with what it implements).</summary>
+public sealed record HelloMessage(DutHello Hello) : Message;
+/// <summary>case: run these steps from this state.</summary>
+public sealed record CaseMessage(DutCase Case) : Message;
+/// <summary>result: the answers for one case.</summary>
+public sealed record ResultMessage(CaseResult Result) : Message;
+/// <summary>bye: no more cases; the DUT exits.</summary>
+public sealed record ByeMessage : Message;
+
+/// <summary>The JSON-lines encoding of protocol version 1 (spec/dut-protocol.md), both directions.</summary>
+public static class Wire
+{
+    static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true };
+
+    // ---- encoding ----------------------------------------------------------------------------------
+
+    /// <summary>One hello line.</summary>
+    public static string Hello(DutHello h) => Line(w =>
+    {
+        w.WriteString("type", "hello");
+        w.WriteNumber("protocol", h.Protocol);
+        w.WriteString("name", h.Name);
+        w.WriteStartArray("revisions");
+        foreach (var r in h.Revisions) w.WriteStringValue(RevisionName(r));
+        w.WriteEndArray();
+        w.WriteStartArray("features");
+        foreach (var f in h.Features) w.WriteStringValue(f);
+        w.WriteEndArray();
+    });
+
+    /// <summary>The bye line.</summary>
+    public static string Bye() => "{\"type\":\"bye\"}";
+
+    /// <summary>One case line.</summary>
+    public static string Case(DutCase c) => Line(w =>
+    {
+        w.WriteString("type", "case");
+        w.WriteNumber("id", c.Id);
+        w.WriteString("revision", RevisionName(c.Initial.Revision));
+        w.WriteStartObject("state");
+        WriteState(w, c.Initial, null);
+        w.WriteEndObject();
+        w.WriteStartArray("pages");
+        foreach (var (start, count, access) in PageRuns(c.Initial.Memory))
+        {
+            w.WriteStartObject();
+            w.WriteString("base", Hex(start));
+            w.WriteNumber("count", count);
+            w.WriteString("access", AccessName(access));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("memory");
+        foreach (var q in c.Initial.Memory.NonZeroQuadwords) WritePair(w, q.Key, q.Value);
+        w.WriteEndArray();
+        w.WriteStartArray("steps");
+        foreach (var s in c.Steps) WriteStep(w, s);
+        w.WriteEndArray();
+    });
+
+    /// <summary>One result line. Each step's state is written as the fields that changed since the state before it.</summary>
+    public static string Result(CaseResult r, MachineState initial) => Line(w =>
+    {
+        w.WriteString("type", "result");
+        w.WriteNumber("id", r.Id);
+        switch (r)
+        {
+            case Unsupported u:
+                w.WriteString("unsupported", u.Reason);
+                break;
+            case Answered a:
+                w.WriteStartArray("steps");
+                var before = initial;
+                foreach (var s in a.Steps)
+                {
+                    w.WriteStartObject();
+                    WriteOutcome(w, s.Outcome);
+                    w.WriteStartObject("state");
+                    WriteState(w, s.State, before);
+                    w.WriteEndObject();
+                    w.WriteStartArray("writes");
+                    foreach (var q in s.Writes) WritePair(w, q.Key, q.Value);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                    before = s.State;
+                }
+                w.WriteEndArray();
+                break;
+            case DutBroke b:
+                w.WriteString("error", $"{b.Kind}: {b.Detail}");
+                break;
+        }
+    });
+
+    static string Line(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    static void WriteState(Utf8JsonWriter w, MachineState s, MachineState? before)
+    {
+        foreach (var f in StateFields.U64)
+            if (before is not { } b || f.Get(b) != f.Get(s)) w.WriteString(f.Name, Hex(f.Get(s)));
+        foreach (var f in StateFields.Bool)
+            if (before is not { } b || f.Get(b) != f.Get(s)) w.WriteBoolean(f.Name, f.Get(s));
+    }
+
+    static void WritePair(Utf8JsonWriter w, ulong a, ulong v)
+    {
+        w.WriteStartArray();
+        w.WriteStringValue(Hex(a));
+        w.WriteStringValue(Hex(v));
+        w.WriteEndArray();
+    }
+
+    static void WriteEvent(Utf8JsonWriter w, string name, Event e, bool full)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("type", (int)e.Type);
+        w.WriteNumber("vector", e.Vector);
+        w.WriteString("error", Hex(e.ErrorCode));
+        if (full)
+        {
+            w.WriteString("data", Hex(e.EventData));
+            w.WriteNumber("length", e.InstructionLength);
+            if (e.Nested) w.WriteBoolean("nested", true);
+        }
+        w.WriteEndObject();
+    }
+
+    static void WriteOutcome(Utf8JsonWriter w, Outcome o)
+    {
+        w.WriteString("outcome", OutcomeName(o.Kind));
+        if (o.Kind is OutcomeKind.Delivered or OutcomeKind.Fault) WriteEvent(w, "event", o.Event, false);
+    }
+
+    static void WriteStep(Utf8JsonWriter w, Step s)
+    {
+        w.WriteStartObject();
+        switch (s)
+        {
+            case DeliverStep d: w.WriteString("op", "deliver"); WriteEvent(w, "event", d.Event, true); break;
+            case ExecuteStep x: w.WriteString("op", "execute"); w.WriteString("bytes", Convert.ToHexStringLower(x.Bytes)); break;
+            case EretuStep: w.WriteString("op", "eretu"); break;
+            case EretsStep: w.WriteString("op", "erets"); break;
+            case WrmsrStep m: w.WriteString("op", "wrmsr"); w.WriteString("msr", Hex(m.Msr)); w.WriteString("value", Hex(m.Value)); break;
+            case MovCr4Step c: w.WriteString("op", "mov-cr4"); w.WriteString("value", Hex(c.Value)); break;
+            case AddRspStep a: w.WriteString("op", "add-rsp"); w.WriteNumber("delta", a.Delta); break;
+            default: throw new ArgumentException($"no wire form for step {s}");
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>Consecutive pages with the same permissions, as (first page, count, access).</summary>
+    public static IEnumerable<(ulong Start, int Count, PageAccess Access)> PageRuns(Memory m)
+    {
+        ulong start = 0; int count = 0; PageAccess access = PageAccess.None;
+        foreach (var p in m.Pages)
+        {
+            if (count > 0 && p.Value == access && p.Key == start + (ulong)count * Memory.PageSize) { count++; continue; }
+            if (count > 0) yield return (start, count, access);
+            (start, count, access) = (p.Key, 1, p.Value);
+        }
+        if (count > 0) yield return (start, count, access);
+    }
+
+    // ---- names ---------------------------------------------------------------------------------------
+
+    /// <summary>A u64 as the protocol writes it: 0x and lower-case hex, no leading zeros.</summary>
+    public static string Hex(ulong v) => "0x" + v.ToString("x", CultureInfo.InvariantCulture);
+
+    /// <summary>fred3 or fred5.</summary>
+    public static string RevisionName(Revision r) => r switch { Revision.Fred3 => "fred3", Revision.Fred5 => "fred5", _ => $"revision-{(int)r}" };
+
+    static string AccessName(PageAccess a) =>
+        "r" + ((a & PageAccess.Writable) != 0 ? "w" : "") + ((a & PageAccess.User) != 0 ? "u" : "");
+
+    static readonly (OutcomeKind Kind, string Name)[] OutcomeNames =
+    [
+        (OutcomeKind.Delivered, "delivered"), (OutcomeKind.Returned, "returned"), (OutcomeKind.Completed, "completed"),
+        (OutcomeKind.Fault, "fault"), (OutcomeKind.Masked, "masked"), (OutcomeKind.Shutdown, "shutdown"),
+        (OutcomeKind.InvalidEvent, "invalid-event"), (OutcomeKind.NotFredMode, "not-fred-mode"),
+    ];
+
+    /// <summary>The wire name of an outcome kind.</summary>
+    public static string OutcomeName(OutcomeKind k) => OutcomeNames.First(o => o.Kind == k).Name;
+
+    // ---- decoding ------------------------------------------------------------------------------------
+
+    /// <summary>Decodes one line. Throws <see cref="WireException"/> naming the JSON path and the problem.</summary>
+    /// <param name="line">The line.</param>
+    /// <param name="pending">For result lines: the case each id refers to (its initial state anchors the state deltas).</param>
+    public static Message Decode(string line, Func<long, DutCase?>? pending = null)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(line); }
+        catch (JsonException ex) { throw new WireException("$", $"not JSON ({ex.Message.Split('.')[0]})"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new WireException("$", "expected a JSON object");
+            string type = Str(root, "type", "$");
+            return type switch
+            {
+                "hello" => new HelloMessage(DecodeHello(root)),
+                "case" => new CaseMessage(DecodeCase(root)),
+                "result" => new ResultMessage(DecodeResult(root, pending)),
+                "bye" => Only(root, "$", ["type"], new ByeMessage()),
+                _ => throw new WireException("$.type", $"unknown message type \"{type}\" (expected hello, case, result or bye)"),
+            };
+        }
+    }
+
+    static T Only<T>(JsonElement o, string path, string[] allowed, T value)
+    {
+        foreach (var p in o.EnumerateObject())
+            if (Array.IndexOf(allowed, p.Name) < 0)
+                throw new WireException($"{path}.{p.Name}", $"unknown field (allowed here: {string.Join(", ", allowed)})");
+        return value;
+    }
+
+    static DutHello DecodeHello(JsonElement o)
+    {
+        Only(o, "$", ["type", "protocol", "name", "revisions", "features"], 0);
+        int protocol = Int(o, "protocol", "$", 1, int.MaxValue);
+        string name = o.TryGetProperty("name", out var n) ? StrValue(n, "$.name") : "unnamed";
+        var revisions = Arr(o, "revisions", "$").Select((e, i) => ParseRevision(StrValue(e, $"$.revisions[{i}]"), $"$.revisions[{i}]")).ToArray();
+        if (revisions.Length == 0) throw new WireException("$.revisions", "must name at least one revision (fred3, fred5)");
+        var features = o.TryGetProperty("features", out _)
+            ? Arr(o, "features", "$").Select((e, i) => StrValue(e, $"$.features[{i}]")).ToArray()
+            : [];
+        return new DutHello(name, protocol, revisions, features);
+    }
+
+    static Revision ParseRevision(string s, string path) => s switch
+    {
+        "fred3" => Revision.Fred3,
+        "fred5" => Revision.Fred5,
+        _ => throw new WireException(path, $"unknown revision \"{s}\" (expected fred3 or fred5)"),
+    };
+
+    static DutCase DecodeCase(JsonElement o)
+    {
+        Only(o, "$", ["type", "id", "revision", "state", "pages", "memory", "steps"], 0);
+        long id = Long(o, "id", "$");
+        var rev = ParseRevision(Str(o, "revision", "$"), "$.revision");
+        var memory = Memory.Empty;
+        int i = 0;
+        foreach (var p in Arr(o, "pages", "$"))
+        {
+            string path = $"$.pages[{i++}]";
+            Only(p, path, ["base", "count", "access"], 0);
+            ulong b = U64(p, "base", path);
+            if ((b & (Memory.PageSize - 1)) != 0) throw new WireException(path + ".base", "must be 4 KiB aligned");
+            int count = Int(p, "count", path, 1, 1 << 20);
+            memory = memory.Map(b, (ulong)count * Memory.PageSize, ParseAccess(Str(p, "access", path), path + ".access"));
+        }
+        i = 0;
+        foreach (var (a, v) in Pairs(o, "memory", "$"))
+        {
+            if ((a & 7) != 0) throw new WireException($"$.memory[{i}]", "address must be 8-byte aligned");
+            memory = memory.Poke(a, 8, v);
+            i++;
+        }
+        var state = ReadState(Obj(o, "state", "$"), "$.state", new MachineState { Revision = rev, Memory = memory }, requireAll: true);
+        var steps = Arr(o, "steps", "$").Select((e, k) => ReadStep(e, $"$.steps[{k}]")).ToArray();
+        return new DutCase(id, state, steps);
+    }
+
+    static PageAccess ParseAccess(string s, string path) => s switch
+    {
+        "r" => PageAccess.Present,
+        "rw" => PageAccess.SupervisorData,
+        "ru" => PageAccess.Present | PageAccess.User,
+        "rwu" => PageAccess.UserData,
+        _ => throw new WireException(path, $"unknown access \"{s}\" (expected r, rw, ru or rwu)"),
+    };
+
+    static CaseResult DecodeResult(JsonElement o, Func<long, DutCase?>? pending)
+    {
+        long id = Long(o, "id", "$");
+        if (o.TryGetProperty("unsupported", out var u))
+            return Only(o, "$", ["type", "id", "unsupported"], new Unsupported(id, StrValue(u, "$.unsupported")));
+        if (o.TryGetProperty("error", out var err))
+            return Only(o, "$", ["type", "id", "error"], new DutBroke(id, "dut-error", StrValue(err, "$.error")));
+        Only(o, "$", ["type", "id", "steps"], 0);
+        var c = pending?.Invoke(id) ?? throw new WireException("$.id", $"no case with id {id} is waiting for an answer");
+        var before = c.Initial;
+        var answers = new List<StepAnswer>();
+        int k = 0;
+        foreach (var e in Arr(o, "steps", "$"))
+        {
+            string path = $"$.steps[{k++}]";
+            Only(e, path, ["outcome", "event", "state", "writes"], 0);
+            var kind = OutcomeNames.FirstOrDefault(n => n.Name == Str(e, "outcome", path));
+            if (kind.Name is null)
+                throw new WireException(path + ".outcome", $"unknown outcome \"{Str(e, "outcome", path)}\" (expected {string.Join(", ", OutcomeNames.Select(n => n.Name))})");
+            Event ev = default;
+            if (kind.Kind is OutcomeKind.Delivered or OutcomeKind.Fault)
+                ev = ReadEvent(Obj(e, "event", path), path + ".event");
+            var writes = Pairs(e, "writes", path).ToArray();
+            var memory = writes.Aggregate(before.Memory, (m, w) => m.Poke(w.Key, 8, w.Value));
+            var after = ReadState(e.TryGetProperty("state", out var st) ? st : default, path + ".state", before with { Memory = memory }, requireAll: false);
+            answers.Add(new StepAnswer(new Outcome(kind.Kind, ev), after, writes));
+            before = after;
+        }
+        return new Answered(id, answers);
+    }
+
+    static MachineState ReadState(JsonElement o, string path, MachineState s, bool requireAll)
+    {
+        if (o.ValueKind == JsonValueKind.Undefined) return s;
+        if (o.ValueKind != JsonValueKind.Object) throw new WireException(path, "expected an object of registers");
+        foreach (var p in o.EnumerateObject())
+        {
+            string fp = $"{path}.{p.Name}";
+            if (Array.Find(StateFields.U64, f => f.Name == p.Name) is { } u)
+            {
+                ulong v = U64Value(p.Value, fp);
+                if (v > u.Max) throw new WireException(fp, $"0x{v:x} does not fit (maximum 0x{u.Max:x})");
+                s = u.Set(s, v);
+            }
+            else if (Array.Find(StateFields.Bool, f => f.Name == p.Name) is { } b)
+            {
+                if (p.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new WireException(fp, "expected true or false");
+                s = b.Set(s, p.Value.GetBoolean());
+            }
+            else throw new WireException(fp, "unknown register (see spec/dut-protocol.md, \"State\")");
+        }
+        if (requireAll)
+            foreach (var name in StateFields.Names)
+                if (!o.TryGetProperty(name, out _)) throw new WireException(path, $"missing register \"{name}\"");
+        return s;
+    }
+
+    static Step ReadStep(JsonElement e, string path)
+    {
+        if (e.ValueKind != JsonValueKind.Object) throw new WireException(path, "expected a step object");
+        string op = Str(e, "op", path);
+        return op switch
+        {
+            "deliver" => Only(e, path, ["op", "event"], new DeliverStep(ReadEvent(Obj(e, "event", path), path + ".event"))),
+            "execute" => Only(e, path, ["op", "bytes"], new ExecuteStep(Bytes(Str(e, "bytes", path), path + ".bytes"))),
+            "eretu" => Only(e, path, ["op"], (Step)new EretuStep()),
+            "erets" => Only(e, path, ["op"], (Step)new EretsStep()),
+            "wrmsr" => Only(e, path, ["op", "msr", "value"], new WrmsrStep((uint)Math.Min(U64(e, "msr", path), uint.MaxValue), U64(e, "value", path))),
+            "mov-cr4" => Only(e, path, ["op", "value"], new MovCr4Step(U64(e, "value", path))),
+            "add-rsp" => Only(e, path, ["op", "delta"], new AddRspStep(Int(e, "delta", path, -4096, 4096))),
+            _ => throw new WireException(path + ".op", $"unknown op \"{op}\" (expected deliver, execute, eretu, erets, wrmsr, mov-cr4 or add-rsp)"),
+        };
+    }
+
+    static byte[] Bytes(string hex, string path)
+    {
+        if (hex.Length % 2 != 0 || hex.Length > 30) throw new WireException(path, "expected 0 to 15 bytes as an even number of hex digits");
+        try { return Convert.FromHexString(hex); }
+        catch (FormatException) { throw new WireException(path, $"\"{hex}\" is not hex"); }
+    }
+
+    static Event ReadEvent(JsonElement o, string path)
+    {
+        Only(o, path, ["type", "vector", "error", "data", "length", "nested"], 0);
+        return new Event(
+            (EventType)Int(o, "type", path, 0, 15),
+            (byte)Int(o, "vector", path, 0, 255),
+            o.TryGetProperty("error", out _) ? U64(o, "error", path) : 0,
+            o.TryGetProperty("data", out _) ? U64(o, "data", path) : 0,
+            o.TryGetProperty("length", out _) ? (byte)Int(o, "length", path, 0, 15) : (byte)0,
+            o.TryGetProperty("nested", out var n) && n.ValueKind == JsonValueKind.True);
+    }
+
+    // ---- primitive readers ---------------------------------------------------------------------------
+
+    static JsonElement Prop(JsonElement o, string name, string path) =>
+        o.TryGetProperty(name, out var v) ? v : throw new WireException(path, $"missing field \"{name}\"");
+
+    static JsonElement Obj(JsonElement o, string name, string path)
+    {
+        var v = Prop(o, name, path);
+        return v.ValueKind == JsonValueKind.Object ? v : throw new WireException($"{path}.{name}", "expected an object");
+    }
+
+    static JsonElement.ArrayEnumerator Arr(JsonElement o, string name, string path)
+    {
+        var v = Prop(o, name, path);
+        return v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : throw new WireException($"{path}.{name}", "expected an array");
+    }
+
+    static IEnumerable<KeyValuePair<ulong, ulong>> Pairs(JsonElement o, string name, string path)
+    {
+        int i = 0;
+        var list = new List<KeyValuePair<ulong, ulong>>();
+        foreach (var e in Arr(o, name, path))
+        {
+            string p = $"{path}.{name}[{i++}]";
+            if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2) throw new WireException(p, "expected [\"0xaddress\", \"0xvalue\"]");
+            list.Add(new(U64Value(e[0], p + "[0]"), U64Value(e[1], p + "[1]")));
+        }
+        return list;
+    }
+
+    static string Str(JsonElement o, string name, string path) => StrValue(Prop(o, name, path), $"{path}.{name}");
+
+    static string StrValue(JsonElement v, string path) =>
+        v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new WireException(path, "expected a string");
+
+    static ulong U64(JsonElement o, string name, string path) => U64Value(Prop(o, name, path), $"{path}.{name}");
+
+    /// <summary>Parses a protocol u64: a string of 0x and 1 to 16 hex digits.</summary>
+    public static ulong U64Value(JsonElement v, string path)
+    {
+        if (v.ValueKind != JsonValueKind.String) throw new WireException(path, "expected a hex string such as \"0x1f\" (64-bit values are strings)");
+        return ParseHex(v.GetString()!, path);
+    }
+
+    /// <summary>Parses 0x and 1 to 16 hex digits.</summary>
+    public static ulong ParseHex(string s, string path)
+    {
+        if (s.Length < 3 || s.Length > 18 || !s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            || !ulong.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var r))
+            throw new WireException(path, $"\"{s}\" is not 0x followed by 1 to 16 hex digits");
+        return r;
+    }
+
+    static long Long(JsonElement o, string name, string path)
+    {
+        var v = Prop(o, name, path);
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var r) ? r : throw new WireException($"{path}.{name}", "expected an integer");
+    }
+
+    static int Int(JsonElement o, string name, string path, int min, int max)
+    {
+        long v = Long(o, name, path);
+        return v >= min && v <= max ? (int)v : throw new WireException($"{path}.{name}", $"{v} is out of range [{min}, {max}]");
+    }
+}
