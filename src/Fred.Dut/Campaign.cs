@@ -15,9 +15,10 @@ namespace Fred.Dut;
 /// <param name="MaxFailures">Stop after this many failures with distinct signatures (0: never stop early).</param>
 /// <param name="ShrinkBudget">At most this many candidate cases per shrink.</param>
 /// <param name="SaveDirectory">Where counterexample files go (null: not saved).</param>
+/// <param name="From">The index of the first case (so one case of a long run can be regenerated alone).</param>
 public sealed record CampaignOptions(
     int Count = 1000, ulong Seed = 1, int BatchSize = 100, DutProfile? Profile = null, bool Shrink = true,
-    int MaxFailures = 10, int ShrinkBudget = 4000, string? SaveDirectory = null)
+    int MaxFailures = 10, int ShrinkBudget = 4000, string? SaveDirectory = null, long From = 0)
 {
     /// <summary>The profile, strict when none was given.</summary>
     public DutProfile EffectiveProfile => Profile ?? DutProfile.Strict;
@@ -105,9 +106,9 @@ public static class Campaign
         var failed = new Dictionary<string, int>();
         int run = 0, passed = 0, unsupported = 0, failedCases = 0;
         bool stop = false;
-        for (long start = 0; start < o.Count && !stop; start += o.BatchSize)
+        for (long start = o.From; start < o.From + o.Count && !stop; start += o.BatchSize)
         {
-            int n = (int)Math.Min(o.BatchSize, o.Count - start);
+            int n = (int)Math.Min(o.BatchSize, o.From + o.Count - start);
             var batch = Enumerable.Range(0, n).Select(k => Generate(shape, o.Seed, start + k)).ToArray();
             var expected = batch.Select(Expect).ToArray();
             var results = dut.Run(batch);
@@ -124,6 +125,7 @@ public static class Campaign
                         var ms = Comparator.Compare(c, expected[k], a, profile);
                         if (ms.Count == 0) { passed++; break; }
                         failedCases++;
+                        foreach (var rule in ms.SelectMany(m => m.Rules).Distinct()) failed[rule] = failed.GetValueOrDefault(rule) + 1;
                         string sig = Comparator.Signature(c, ms);
                         if (bySignature.TryGetValue(sig, out int at))
                         {
@@ -132,7 +134,6 @@ public static class Campaign
                         }
                         var f = o.Shrink ? ShrinkFailure(dut, profile, c, expected[k], a, ms, sig, o.ShrinkBudget)
                                          : new Failure(c.Id, SizeOf(c.Id), c, c, ms, expected[k], a, sig, 0);
-                        foreach (var rule in f.Rules) failed[rule] = failed.GetValueOrDefault(rule) + 1;
                         if (o.SaveDirectory is { } dir) f = f with { File = Counterexample.Save(dir, f, dut.Hello, dutCommand, profile, o.Seed) };
                         bySignature[sig] = failures.Count;
                         failures.Add(f);

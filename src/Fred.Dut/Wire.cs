@@ -378,7 +378,7 @@ public static class Wire
 
     static byte[] Bytes(string hex, string path)
     {
-        if (hex.Length % 2 != 0 || hex.Length > 30) throw new WireException(path, "expected 0 to 15 bytes as an even number of hex digits");
+        if (hex.Length % 2 != 0 || hex.Length > 64) throw new WireException(path, "expected 0 to 32 bytes as an even number of hex digits");
         try { return Convert.FromHexString(hex); }
         catch (FormatException) { throw new WireException(path, $"\"{hex}\" is not hex"); }
     }

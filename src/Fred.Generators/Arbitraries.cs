@@ -535,34 +535,68 @@ public static class Arbitraries
         var instruction =
             from s in Context
             from i in EventInstruction
-            select new Scenario(s, [new ExecuteStep(i.Bytes)]);
+            from locked in Gen.Frequency((5, Gen.Constant(false)), (1, Gen.Constant(true)))
+            from at in Gen.Choose(0, i.Bytes.Length - 1)
+            select new Scenario(s, [new ExecuteStep(locked ? [.. i.Bytes[..at], 0xF0, .. i.Bytes[at..]] : i.Bytes)]);
         var msr =
-            from s in Context
-            from m in MsrNumber
-            from v in MsrValue
+            from s in Gen.Frequency((4, KernelContext), (1, UserContext))
+            from writes in Gen.Choose(1, 4).SelectMany(n => Gen.ArrayOf(MsrWrite, n))
             from e in ArchitecturalEvent
-            select new Scenario(Unmask(s, e), [new WrmsrStep(m, v), new DeliverStep(e)]);
+            select new Scenario(Unmask(s, e), [.. writes, new DeliverStep(e)]);
         var cr4 =
             from s in KernelContext
-            from v in Gen.OneOf(UInt64, Gen.Elements(0UL, MachineState.Cr4Pae, MachineState.Cr4Pae | MachineState.Cr4Fred | MachineState.Cr4Cet))
+            from lma in Gen.Frequency((3, Gen.Constant(true)), (1, Gen.Constant(false)))
+            from v in Gen.OneOf(UInt64, Gen.Elements(0UL, MachineState.Cr4Pae, MachineState.Cr4Pae | MachineState.Cr4Fred, MachineState.Cr4Pae | MachineState.Cr4Fred | MachineState.Cr4Cet))
             from e in ArchitecturalEvent
-            select new Scenario(Unmask(s, e), [new MovCr4Step(v), new DeliverStep(e)]);
+            let start = lma ? s : s with { Efer = s.Efer & ~MachineState.EferLma, Is64BitMode = false, Cr4 = s.Cr4 & ~MachineState.Cr4Fred }
+            select new Scenario(Unmask(start, e), [new MovCr4Step(v), new DeliverStep(e)]);
+        var ersLevel =
+            from c in DeliveryFrom(0)
+            from level in Level
+            let h = Delivery.Deliver(c.State, c.Event).State
+            let at = FrameAddress(h, 2)
+            select new Scenario(ReadyToReturn(h with { Memory = h.Memory.Poke(at, 8, (h.Memory.Peek(at, 8) & ~(3UL << 16)) | ((ulong)(uint)level << 16)) }), [new EretsStep()]);
+        var brokenAsync =
+            from c in BrokenStacks.Generator
+            from e in Gen.OneOf(Gen.Choose(32, 255).Select(v => Event.Interrupt((byte)v)), Gen.Constant(Event.NonMaskable()))
+            from syscall in Gen.Elements(false, true)
+            select syscall && c.State.Cpl == 3 ? new Scenario(c.State, [new ExecuteStep([0x0F, 0x05])]) : new Scenario(Unmask(c.State, e), [new DeliverStep(e)]);
         var all = Gen.Frequency(
             (6, sequences),
             (4, UnmaskedDelivery.Select(RoundTrip)),
             (2, Single(AnyDelivery)),
             (2, Single(BrokenStacks.Generator)),
+            (1, brokenAsync),
+            (1, ersLevel),
             (1, Eret(MalformedFrames(3).Generator, 3)),
             (1, Eret(MalformedFrames(0).Generator, 0)),
             (1, Eret(ArbitraryFrames(3).Generator, 3)),
             (1, Eret(ArbitraryFrames(0).Generator, 0)),
             (2, instruction),
-            (1, msr),
+            (2, msr),
             (1, cr4));
         return all
             .Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode))
             .Select(sc => shape.Cet ? sc : sc with { Initial = WithoutCet(sc.Initial) });
     }
+
+    static readonly uint[] CheckedMsrs = [Msr.FredConfig, Msr.FredRsp0, Msr.FredRsp1, Msr.FredRsp2, Msr.FredRsp3, Msr.FredStackLevels, Msr.Pl0Ssp, Msr.FredSsp1, Msr.FredSsp2, Msr.FredSsp3];
+
+    /// <summary>One WRMSR, aimed at the FRED MSRs' checks: reserved low bits, alignment, canonicality.</summary>
+    public static Gen<Step> MsrWrite { get; } =
+        from m in Gen.Frequency((4, Gen.Elements(CheckedMsrs)), (1, Gen.Elements(Msr.All)), (1, MsrNumber))
+        from v in Gen.Frequency((3, CanonicalAddress.SelectMany(a => Gen.Elements(ReservedBitsOf(m)).Select(b => (a & ~0xFFFUL) | b))),
+            (2, CanonicalAddress.SelectMany(a => Gen.Choose(0, 11).Select(b => (a & ~0xFFFUL) | (1UL << b)))), (2, MsrValue))
+        select (Step)new WrmsrStep(m, v);
+
+    /// <summary>The single bits WRMSR must refuse in an MSR's low 12 bits (FRED-MSR-03, -05, -07); bit 0 for the others.</summary>
+    static ulong[] ReservedBitsOf(uint msr) => msr switch
+    {
+        Msr.FredConfig => [1UL << 2, 1UL << 4, 1UL << 5, 1UL << 11],
+        >= Msr.FredRsp0 and <= Msr.FredRsp3 => [1, 2, 4, 8, 16, 32],
+        Msr.Pl0Ssp or (>= Msr.FredSsp1 and <= Msr.FredSsp3) => [1, 2, 4],
+        _ => [1],
+    };
 
     /// <summary>The state with CET off: CR4.CET, IA32_S_CET and IA32_U_CET clear.</summary>
     public static MachineState WithoutCet(MachineState s) =>

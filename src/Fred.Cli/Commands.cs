@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Fred.Dut;
+
+namespace Fred.Cli;
+
+/// <summary>The commands of fred-conform.</summary>
+public static class Commands
+{
+    /// <summary>run: a campaign against one DUT.</summary>
+    public static int Run(Args a)
+    {
+        if (a.Positional.Count > 0) throw new UsageException($"run: unexpected argument \"{a.Positional[0]}\"");
+        string dutName = a.Get("--dut") ?? throw new UsageException("run: --dut is required (model, mutant:NAME or a command)");
+        var profile = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
+        ulong seed = a.U64("--seed") ?? (ulong)Random.Shared.NextInt64();
+        var o = new CampaignOptions(
+            Count: a.Int("--count", 1000, 1, int.MaxValue), Seed: seed, BatchSize: a.Int("--batch", 100, 1, 100_000), Profile: profile,
+            Shrink: !a.Has("--no-shrink"), MaxFailures: a.Int("--max-failures", 10, 0, int.MaxValue),
+            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: (long)(a.U64("--from") ?? 0));
+        var timeout = TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue));
+        string command = DutCommand.Resolve(dutName);
+        Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{seed:x}, profile {profile.Name}, DUT {command}");
+        using var dut = ProcessDut.Start(command, timeout);
+        var lastPrint = Stopwatch.StartNew();
+        var result = Campaign.Run(dut, command, o, p =>
+        {
+            if (a.Has("--quiet") || (lastPrint.Elapsed.TotalSeconds < 2 && p.Done < p.Total)) return;
+            lastPrint.Restart();
+            Console.Error.WriteLine($"  [{p.Done}/{p.Total}] {100.0 * p.Done / p.Total:0.0}%  {p.Failed} disagreed, {p.Broken} broke, {p.Done / Math.Max(p.Elapsed.TotalSeconds, 1e-3):N0} cases/s");
+        });
+        Console.Write(Reports.Text(result));
+        if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
+        Write(a.Get("--junit"), Reports.JUnit(result));
+        Write(a.Get("--markdown"), Reports.Markdown(result));
+        return result.Ok ? 0 : 1;
+    }
+
+    static void Write(string? path, string text)
+    {
+        if (path is null) return;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        File.WriteAllText(path, text);
+        Console.WriteLine($"wrote {path}");
+    }
+
+    /// <summary>replay: re-runs counterexample files against a DUT (by default the one that produced them).</summary>
+    public static int Replay(Args a)
+    {
+        if (a.Positional.Count == 0) throw new UsageException("replay: name at least one counterexample file");
+        var profile = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
+        var timeout = TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue));
+        var files = a.Positional.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.json").Order().ToArray() : new[] { p }).ToArray();
+        int failed = 0;
+        foreach (var file in files)
+        {
+            var cx = Counterexample.Load(file);
+            string command = DutCommand.Resolve(a.Get("--dut") ?? (cx.DutCommand.Length > 0 ? cx.DutCommand
+                : throw new UsageException($"replay: {file} names no DUT command; give --dut")));
+            var expected = Campaign.Expect(cx.Case);
+            var modelDrift = Comparator.Compare(cx.Case, cx.Expected, expected, DutProfile.Strict);
+            using var dut = ProcessDut.Start(command, timeout);
+            var r = dut.Run([cx.Case])[0];
+            Console.WriteLine($"{file}: {cx.Signature} (recorded against {cx.DutName})");
+            foreach (var line in Counterexample.Readable(cx.Case, [])) Console.WriteLine($"  | {line}");
+            if (modelDrift.Count > 0)
+                Console.WriteLine($"  note: the model now answers differently from the recorded expectation: {string.Join("; ", modelDrift)}");
+            switch (r)
+            {
+                case Answered obs:
+                    var ms = Comparator.Compare(cx.Case, expected, obs, profile);
+                    if (ms.Count == 0) Console.WriteLine("  PASS: the DUT now agrees with the model");
+                    else
+                    {
+                        failed++;
+                        string sig = Comparator.Signature(cx.Case, ms);
+                        Console.WriteLine(sig == cx.Signature ? "  FAIL: still fails the same way" : $"  FAIL: fails differently now ({sig})");
+                        foreach (var m in ms) Console.WriteLine($"  {m}");
+                    }
+                    break;
+                case Unsupported u:
+                    Console.WriteLine($"  DECLINED: {u.Reason}");
+                    break;
+                case DutBroke b:
+                    failed++;
+                    Console.WriteLine($"  DUT BROKE: {b.Kind}: {b.Detail}");
+                    break;
+            }
+        }
+        Console.WriteLine($"{files.Length} file(s), {failed} still failing");
+        return failed == 0 ? 0 : 1;
+    }
+
+    /// <summary>zoo: the model DUT must pass; every mutant must be killed.</summary>
+    public static int Zoo(Args a)
+    {
+        int count = a.Int("--count", 2000, 1, int.MaxValue), batch = a.Int("--batch", 100, 1, 100_000);
+        ulong seed = a.U64("--seed") ?? 1;
+        var mutants = a.Get("--only") is { } only
+            ? only.Split(',').Select(n => Mutants.Find(n.Trim()) ?? throw new UsageException($"zoo: no mutant \"{n}\"")).ToArray()
+            : Mutants.All.ToArray();
+        var timeout = TimeSpan.FromSeconds(30);
+        Console.WriteLine($"Validating the model DUT over the protocol: {count} cases, seed 0x{seed:x} ...");
+        string modelCmd = DutCommand.Resolve("model");
+        CampaignResult model;
+        using (var dut = ProcessDut.Start(modelCmd, timeout))
+            model = Campaign.Run(dut, modelCmd, new CampaignOptions(count, seed, batch, SaveDirectory: null));
+        Console.WriteLine($"  model DUT: {model.Run} cases, {model.Passed} agreed, {model.FailedCases} disagreed, {model.Broken.Count} broke, {model.ByRule.Count} rules exercised, {model.Elapsed.TotalSeconds:0.0} s ({model.Run / Math.Max(model.Elapsed.TotalSeconds, 1e-3):N0} cases/s over pipes)");
+        if (!model.Ok) Console.Write(Reports.Text(model));
+        Console.WriteLine($"Hunting {mutants.Length} mutants (at most {count} cases each) ...");
+        var rows = new List<KillRow>();
+        foreach (var m in mutants)
+        {
+            var row = Fred.Dut.Zoo.Hunt(m, x => ProcessDut.Start(DutCommand.Resolve($"mutant:{x.Name}"), timeout), count, seed, batch);
+            rows.Add(row);
+            if (!a.Has("--quiet"))
+                Console.WriteLine($"  {(row.Killed ? "killed  " : "SURVIVED")} {m.Name,-30} {m.Rule,-14} after {row.CasesToKill,5} case(s), shrunk to {row.ShrunkSteps} step(s): {row.Signature}{(row.Broke is null ? "" : $" (DUT broke: {row.Broke})")}");
+        }
+        string matrix = Fred.Dut.Zoo.Markdown(rows);
+        Console.WriteLine();
+        Console.Write(matrix);
+        Write(a.Get("--markdown"), $"# Fred mutant zoo: kill matrix\n\nseed 0x{seed:x}, at most {count} cases per mutant, through the protocol.\n\n{matrix}");
+        bool ok = model.Ok && rows.All(r => r.Killed);
+        Console.WriteLine(ok ? "ZOO: PASS (the model DUT agrees with the model; every mutant is killed)" : "ZOO: FAIL");
+        return ok ? 0 : 1;
+    }
+
+    /// <summary>list-rules: the spec rules.</summary>
+    public static int ListRules(Args a)
+    {
+        foreach (var r in SpecRules.All) Console.WriteLine($"{r.Id,-15} {r.Title}");
+        Console.WriteLine($"{SpecRules.All.Count} rules");
+        return 0;
+    }
+
+    /// <summary>list-mutants: the zoo.</summary>
+    public static int ListMutants(Args a)
+    {
+        foreach (var m in Mutants.All) Console.WriteLine($"{m.Name,-32} {m.Rule,-15} {m.Breaks}{(m.History is null ? "" : $" [{m.History}]")}");
+        Console.WriteLine($"{Mutants.All.Count} mutants");
+        return 0;
+    }
+}

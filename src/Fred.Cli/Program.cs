@@ -1,0 +1,66 @@
+using Fred.Cli;
+using Fred.Dut;
+
+// fred-conform: drives a FRED implementation (a DUT) through the protocol of spec/dut-protocol.md and tells, rule by
+// rule, where it differs from the model.
+
+const string Usage = """
+fred-conform: FRED conformance against the Fred model (spec/dut-protocol.md)
+
+usage:
+  fred-conform run --dut DUT [options]       run generated cases against a DUT
+  fred-conform replay FILE... [--dut DUT]    re-run counterexample files
+  fred-conform zoo [options]                 validate the model DUT, then kill every mutant (the kill matrix)
+  fred-conform list-rules                    the spec rules, by id
+  fred-conform list-mutants                  the mutant zoo
+
+DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", or any command line that speaks the protocol.
+
+run options:
+  --count N           cases to generate (default 1000)
+  --seed S            seed, decimal or 0x hex (default: random, printed)
+  --from I            index of the first case (default 0): --seed S --from I --count 1 regenerates case I
+  --batch N           cases per batch (default 100)
+  --profile FILE      allowed divergences (see spec/dut-protocol.md, "Profiles")
+  --timeout-ms N      per-case answer timeout (default 10000)
+  --max-failures N    stop after N distinct failures (default 10; 0 = never)
+  --no-shrink         report failures as generated
+  --save DIR          write counterexample files into DIR (default fred-counterexamples)
+  --junit FILE        write JUnit XML
+  --markdown FILE     write a Markdown report
+  --quiet             no progress lines
+
+exit status: 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start.
+""";
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.Write(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+try
+{
+    var rest = args.Skip(1).ToArray();
+    return args[0] switch
+    {
+        "run" => Commands.Run(Args.Parse("run", rest,
+            ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--save", "--junit", "--markdown"],
+            ["--no-shrink", "--quiet"])),
+        "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], [])),
+        "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
+        "list-rules" => Commands.ListRules(Args.Parse("list-rules", rest, [], [])),
+        "list-mutants" => Commands.ListMutants(Args.Parse("list-mutants", rest, [], [])),
+        _ => throw new UsageException($"unknown command \"{args[0]}\" (run, replay, zoo, list-rules, list-mutants; --help for usage)"),
+    };
+}
+catch (UsageException ex) { return Error(ex.Message + "\n(fred-conform --help for usage)"); }
+catch (ProfileException ex) { return Error($"profile: {ex.Message}"); }
+catch (CounterexampleException ex) { return Error($"counterexample: {ex.Message}"); }
+catch (DutStartException ex) { return Error($"DUT: {ex.Message}"); }
+
+static int Error(string message)
+{
+    Console.Error.WriteLine($"fred-conform: {message}");
+    return 2;
+}

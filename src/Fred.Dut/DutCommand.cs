@@ -1,0 +1,31 @@
+namespace Fred.Dut;
+
+/// <summary>Turns what a user names as the DUT into a command line: <c>model</c>, <c>mutant:NAME</c>, or any command.</summary>
+public static class DutCommand
+{
+    /// <summary>The command that starts the model DUT shipped next to this assembly, with extra arguments.</summary>
+    public static string ModelDut(string extraArgs = "")
+    {
+        string dir = AppContext.BaseDirectory;
+        string host = Path.Combine(dir, OperatingSystem.IsWindows() ? "fred-model-dut.exe" : "fred-model-dut");
+        string dll = Path.Combine(dir, "fred-model-dut.dll");
+        string cmd = File.Exists(host) ? Quote(host) : File.Exists(dll) ? $"dotnet {Quote(dll)}"
+            : throw new DutStartException($"the model DUT is not installed next to this program ({dll} is missing)");
+        return extraArgs.Length == 0 ? cmd : $"{cmd} {extraArgs}";
+    }
+
+    /// <summary>Resolves a DUT name: <c>model</c>, <c>mutant:NAME</c> or a command line used as it is.</summary>
+    public static string Resolve(string dut)
+    {
+        if (dut == "model") return ModelDut();
+        if (dut.StartsWith("mutant:", StringComparison.Ordinal))
+        {
+            string name = dut["mutant:".Length..];
+            if (Mutants.Find(name) is null) throw new DutStartException($"no mutant \"{name}\" (fred-conform list-mutants lists them)");
+            return ModelDut($"--mutant {name}");
+        }
+        return dut;
+    }
+
+    static string Quote(string s) => s.Contains(' ') ? $"\"{s}\"" : s;
+}

@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using System.Xml.Linq;
+
+namespace Fred.Dut;
+
+/// <summary>Campaign reports: the console summary, Markdown and JUnit XML.</summary>
+public static class Reports
+{
+    static string Rate(CampaignResult r) =>
+        r.Elapsed.TotalSeconds > 0 ? (r.Run / r.Elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The console summary: the DUT, the profile, the verdict by rule, then each failure and breakage.</summary>
+    public static string Text(CampaignResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"DUT      {r.Hello.Name} ({r.DutCommand}); protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))}");
+        sb.AppendLine($"profile  {r.Profile}");
+        sb.AppendLine($"seed     0x{r.Options.Seed:x}   cases {r.Run} ({r.Passed} agreed, {r.FailedCases} disagreed, {r.Unsupported} declined, {r.Broken.Count} broke)   {r.Elapsed.TotalSeconds:0.0} s, {Rate(r)} cases/s");
+        sb.AppendLine();
+        sb.AppendLine($"{"rule",-15} {"cases",8} {"passed",8} {"failed",7}  title");
+        foreach (var t in r.ByRule)
+            sb.AppendLine($"{t.Rule,-15} {t.Cases,8} {t.Cases - t.Failures,8} {t.Failures,7}  {SpecRules.Title(t.Rule)}{(t.Failures > 0 ? "   <-- FAIL" : "")}");
+        foreach (var f in r.Failures)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"FAILURE {f.Signature}  (case {f.Index}, size {f.Size}; {f.Occurrences} case(s) failed this way; shrunk from {f.Original.Steps.Count} to {f.Case.Steps.Count} step(s) with {f.ShrinkCandidates} candidates)");
+            foreach (var m in f.Mismatches) sb.AppendLine($"  {m}");
+            foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine($"  | {line}");
+            if (f.File is not null) sb.AppendLine($"  saved: {f.File}   replay: fred-conform replay {f.File} --dut \"{r.DutCommand}\"");
+            sb.AppendLine($"  regenerate: fred-conform run --dut \"{r.DutCommand}\" --seed 0x{r.Options.Seed:x} --from {f.Index} --count 1");
+        }
+        foreach (var b in r.Broken.Take(20))
+        {
+            sb.AppendLine();
+            sb.AppendLine($"DUT BROKE on case {b.Index}: {b.Verdict.Kind}: {b.Verdict.Detail}");
+        }
+        if (r.Broken.Count > 20) sb.AppendLine($"... and {r.Broken.Count - 20} more cases on which the DUT broke");
+        sb.AppendLine();
+        sb.AppendLine(r.Ok ? $"VERDICT: PASS ({r.ByRule.Count} rules exercised)" : $"VERDICT: FAIL ({r.Failures.Count} distinct failure(s), {r.Broken.Count} broken case(s))");
+        return sb.ToString();
+    }
+
+    /// <summary>A Markdown report.</summary>
+    public static string Markdown(CampaignResult r)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# Fred conformance report: {r.Hello.Name}");
+        sb.AppendLine();
+        sb.AppendLine($"- verdict: **{(r.Ok ? "PASS" : "FAIL")}**");
+        sb.AppendLine($"- DUT: `{r.DutCommand}` (protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))})");
+        sb.AppendLine($"- profile: {r.Profile}");
+        sb.AppendLine($"- seed `0x{r.Options.Seed:x}`, {r.Run} cases: {r.Passed} agreed, {r.FailedCases} disagreed, {r.Unsupported} declined, {r.Broken.Count} broke; {r.Elapsed.TotalSeconds:0.0} s ({Rate(r)} cases/s)");
+        sb.AppendLine();
+        sb.AppendLine("| rule | title | cases | passed | failed |");
+        sb.AppendLine("|---|---|---:|---:|---:|");
+        foreach (var t in r.ByRule)
+            sb.AppendLine($"| {t.Rule} | {SpecRules.Title(t.Rule)} | {t.Cases} | {t.Cases - t.Failures} | {(t.Failures > 0 ? $"**{t.Failures}**" : "0")} |");
+        foreach (var f in r.Failures)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"## {f.Signature}");
+            sb.AppendLine();
+            sb.AppendLine($"Case {f.Index} (size {f.Size}), {f.Occurrences} failing case(s) with this signature; shrunk to {f.Case.Steps.Count} step(s). Rules: {string.Join(", ", f.Rules)}.");
+            if (f.File is not null) sb.AppendLine($"Counterexample: `{f.File}`.");
+            sb.AppendLine();
+            sb.AppendLine("| step | field | expected | observed |");
+            sb.AppendLine("|---:|---|---|---|");
+            foreach (var m in f.Mismatches) sb.AppendLine($"| {m.Step} | `{m.Field}` | `{m.Expected}` | `{m.Observed}` |");
+            sb.AppendLine();
+            sb.AppendLine("```");
+            foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine(line);
+            sb.AppendLine("```");
+        }
+        if (r.Broken.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## The DUT broke");
+            sb.AppendLine();
+            foreach (var b in r.Broken) sb.AppendLine($"- case {b.Index}: {b.Verdict.Kind}: {b.Verdict.Detail}");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>JUnit XML: one test case per exercised rule, failing with its counterexamples; one per broken case.</summary>
+    public static string JUnit(CampaignResult r)
+    {
+        var cases = r.ByRule.Select(t =>
+        {
+            var tc = new XElement("testcase", new XAttribute("classname", $"fred.{SpecRules.All.FirstOrDefault(x => x.Id == t.Rule)?.Area ?? "RULE"}"),
+                new XAttribute("name", $"{t.Rule} {SpecRules.Title(t.Rule)}"), new XAttribute("time", "0"));
+            var fs = r.Failures.Where(f => f.Rules.Contains(t.Rule)).ToArray();
+            if (t.Failures > 0)
+                tc.Add(new XElement("failure", new XAttribute("message", $"{t.Failures} of {t.Cases} cases failed"), new XAttribute("type", "mismatch"),
+                    string.Join("\n\n", fs.Select(f => $"{f.Signature}\n{string.Join("\n", f.Mismatches)}\n{f.File}"))));
+            return tc;
+        }).ToList();
+        cases.AddRange(r.Broken.Select(b => new XElement("testcase", new XAttribute("classname", "fred.DUT"), new XAttribute("name", $"case {b.Index}"),
+            new XElement("error", new XAttribute("message", b.Verdict.Kind), new XAttribute("type", b.Verdict.Kind), b.Verdict.Detail))));
+        var suite = new XElement("testsuite",
+            new XAttribute("name", $"fred-conform {r.Hello.Name}"),
+            new XAttribute("tests", cases.Count),
+            new XAttribute("failures", r.ByRule.Count(t => t.Failures > 0)),
+            new XAttribute("errors", r.Broken.Count),
+            new XAttribute("time", r.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)),
+            new XElement("properties",
+                new XElement("property", new XAttribute("name", "seed"), new XAttribute("value", $"0x{r.Options.Seed:x}")),
+                new XElement("property", new XAttribute("name", "profile"), new XAttribute("value", r.Profile.ToString())),
+                new XElement("property", new XAttribute("name", "dut"), new XAttribute("value", r.DutCommand))),
+            cases);
+        return new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", suite)).ToString();
+    }
+}
