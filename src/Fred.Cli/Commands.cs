@@ -22,7 +22,7 @@ public static class Commands
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{seed:x}, profile {profile.Name}, DUT {command}");
         using var dut = ProcessDut.Start(command, timeout);
         var lastPrint = Stopwatch.StartNew();
-        var result = Campaign.Run(dut, command, o, p =>
+        var result = Campaign.Run(dut, dutName, o, p =>
         {
             if (a.Has("--quiet") || (lastPrint.Elapsed.TotalSeconds < 2 && p.Done < p.Total)) return;
             lastPrint.Restart();

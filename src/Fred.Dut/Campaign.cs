@@ -59,8 +59,8 @@ public sealed record CampaignResult(
     IReadOnlyList<Failure> Failures, IReadOnlyList<BrokenCase> Broken, IReadOnlyList<RuleTally> ByRule, TimeSpan Elapsed,
     int FailedCases)
 {
-    /// <summary>True when every case agreed (or was declined) and the DUT never broke.</summary>
-    public bool Ok => FailedCases == 0 && Broken.Count == 0;
+    /// <summary>True when every case agreed or was declined, at least one agreed, and the DUT never broke.</summary>
+    public bool Ok => FailedCases == 0 && Broken.Count == 0 && (Passed > 0 || Run == 0);
 }
 
 /// <summary>Progress of a running campaign.</summary>
@@ -112,7 +112,7 @@ public static class Campaign
             var batch = Enumerable.Range(0, n).Select(k => Generate(shape, o.Seed, start + k)).ToArray();
             var expected = batch.Select(Expect).ToArray();
             var results = dut.Run(batch);
-            for (int k = 0; k < n; k++)
+            for (int k = 0; k < n && !stop; k++)
             {
                 run++;
                 var c = batch[k];
@@ -164,6 +164,7 @@ public static class Campaign
             var candidates = new List<DutCase>();
             foreach (var s in Arbitraries.ShrinkDutScenario(new Scenario(cur.Case.Initial, [.. cur.Case.Steps])))
             {
+                if (s.Steps.Length == 0) continue;
                 var cand = new DutCase(nextId++, s.Initial, s.Steps);
                 if (!seen.Add(Wire.Case(cand with { Id = 0 }))) continue;
                 candidates.Add(cand);

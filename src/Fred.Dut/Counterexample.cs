@@ -27,7 +27,9 @@ public sealed record Counterexample(
         Directory.CreateDirectory(directory);
         string slug = new(f.Signature.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
         while (slug.Contains("--")) slug = slug.Replace("--", "-");
-        string path = System.IO.Path.Combine(directory, $"{slug.Trim('-')}-{seed:x}-{f.Index}.json");
+        slug = slug.Trim('-');
+        if (slug.Length > 60) slug = slug[..60].TrimEnd('-');
+        string path = System.IO.Path.Combine(directory, $"{slug}-{seed:x}-{f.Index}.json");
         File.WriteAllText(path, Render(f, hello.Name, command, profile.ToString(), seed));
         return path;
     }
@@ -36,7 +38,7 @@ public sealed record Counterexample(
     public static string Render(Failure f, string dutName, string command, string profile, ulong seed)
     {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteNumber("fred_counterexample", FormatVersion);

@@ -117,7 +117,10 @@ public sealed class ProcessDut : IDut
             if (Wire.Decode(first.Line) is not HelloMessage { Hello: var h })
                 throw new WireException("$.type", "the first line must be the DUT's hello");
             if (h.Protocol != ProtocolVersion.Current)
+            {
+                Kill();
                 throw new DutStartException($"{where} speaks protocol version {h.Protocol}; this Fred speaks version {ProtocolVersion.Current}");
+            }
             Hello = h;
         }
         catch (WireException ex)
@@ -144,7 +147,15 @@ public sealed class ProcessDut : IDut
         int next = 0;
         while (next < batch.Count)
         {
-            if (process is null) Launch();
+            if (process is null)
+            {
+                try { Launch(); }
+                catch (DutStartException ex)
+                {
+                    for (int j = next; j < batch.Count; j++) results[j] = new DutBroke(batch[j].Id, "crash", $"the DUT could not be restarted: {ex.Message}");
+                    return results;
+                }
+            }
             var pending = batch.Skip(next).ToArray();
             var byId = new Dictionary<long, DutCase>();
             foreach (var c in pending) byId.TryAdd(c.Id, c);
@@ -205,7 +216,9 @@ public sealed class ProcessDut : IDut
 
     string StderrNote()
     {
-        Thread.Sleep(50);
+        // Once the process has exited, the parameterless wait also drains its redirected stderr.
+        try { if (process is { HasExited: true } p) p.WaitForExit(); }
+        catch (InvalidOperationException) { }
         lock (stderrTail)
         {
             var t = stderrTail.ToString().Trim();

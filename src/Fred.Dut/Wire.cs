@@ -324,7 +324,11 @@ public static class Wire
             Event ev = default;
             if (kind.Kind is OutcomeKind.Delivered or OutcomeKind.Fault)
                 ev = ReadEvent(Obj(e, "event", path), path + ".event");
+            else if (e.TryGetProperty("event", out _))
+                throw new WireException(path + ".event", $"only delivered and fault outcomes carry an event, not {kind.Name}");
             var writes = Pairs(e, "writes", path).ToArray();
+            for (int w = 0; w < writes.Length; w++)
+                if ((writes[w].Key & 7) != 0) throw new WireException($"{path}.writes[{w}]", "address must be 8-byte aligned");
             var memory = writes.Aggregate(before.Memory, (m, w) => m.Poke(w.Key, 8, w.Value));
             var after = ReadState(e.TryGetProperty("state", out var st) ? st : default, path + ".state", before with { Memory = memory }, requireAll: false);
             answers.Add(new StepAnswer(new Outcome(kind.Kind, ev), after, writes));
@@ -369,7 +373,8 @@ public static class Wire
             "execute" => Only(e, path, ["op", "bytes"], new ExecuteStep(Bytes(Str(e, "bytes", path), path + ".bytes"))),
             "eretu" => Only(e, path, ["op"], (Step)new EretuStep()),
             "erets" => Only(e, path, ["op"], (Step)new EretsStep()),
-            "wrmsr" => Only(e, path, ["op", "msr", "value"], new WrmsrStep((uint)Math.Min(U64(e, "msr", path), uint.MaxValue), U64(e, "value", path))),
+            "wrmsr" => Only(e, path, ["op", "msr", "value"], new WrmsrStep(U64(e, "msr", path) is var msr && msr <= uint.MaxValue
+                ? (uint)msr : throw new WireException(path + ".msr", $"0x{msr:x} is not a 32-bit MSR number"), U64(e, "value", path))),
             "mov-cr4" => Only(e, path, ["op", "value"], new MovCr4Step(U64(e, "value", path))),
             "add-rsp" => Only(e, path, ["op", "delta"], new AddRspStep(Int(e, "delta", path, -4096, 4096))),
             _ => throw new WireException(path + ".op", $"unknown op \"{op}\" (expected deliver, execute, eretu, erets, wrmsr, mov-cr4 or add-rsp)"),
@@ -392,7 +397,8 @@ public static class Wire
             o.TryGetProperty("error", out _) ? U64(o, "error", path) : 0,
             o.TryGetProperty("data", out _) ? U64(o, "data", path) : 0,
             o.TryGetProperty("length", out _) ? (byte)Int(o, "length", path, 0, 15) : (byte)0,
-            o.TryGetProperty("nested", out var n) && n.ValueKind == JsonValueKind.True);
+            o.TryGetProperty("nested", out var n) && (n.ValueKind is JsonValueKind.True or JsonValueKind.False
+                ? n.GetBoolean() : throw new WireException(path + ".nested", "expected true or false")));
     }
 
     // ---- primitive readers ---------------------------------------------------------------------------

@@ -577,14 +577,18 @@ public static class Arbitraries
             (1, cr4));
         return all
             .Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode))
-            .Select(sc => shape.Cet ? sc : sc with { Initial = WithoutCet(sc.Initial) });
+            .Select(sc => shape.Cet ? sc : new Scenario(WithoutCet(sc.Initial), [.. sc.Steps.Where(s => s is not WrmsrStep w || !CetMsrs.Contains(w.Msr))
+                .Select(s => s is MovCr4Step m ? m with { Value = m.Value & ~MachineState.Cr4Cet } : s)]))
+            .Where(sc => sc.Steps.Length > 0);
     }
+
+    static readonly uint[] CetMsrs = [Msr.SCet, Msr.UCet, Msr.Pl0Ssp, Msr.Pl3Ssp, Msr.FredSsp1, Msr.FredSsp2, Msr.FredSsp3];
 
     static readonly uint[] CheckedMsrs = [Msr.FredConfig, Msr.FredRsp0, Msr.FredRsp1, Msr.FredRsp2, Msr.FredRsp3, Msr.FredStackLevels, Msr.Pl0Ssp, Msr.FredSsp1, Msr.FredSsp2, Msr.FredSsp3];
 
     /// <summary>One WRMSR, aimed at the FRED MSRs' checks: reserved low bits, alignment, canonicality.</summary>
     public static Gen<Step> MsrWrite { get; } =
-        from m in Gen.Frequency((4, Gen.Elements(CheckedMsrs)), (1, Gen.Elements(Msr.All)), (1, MsrNumber))
+        from m in Gen.Frequency((4, Gen.Elements(CheckedMsrs)), (1, Gen.Elements(Msr.All)))
         from v in Gen.Frequency((3, CanonicalAddress.SelectMany(a => Gen.Elements(ReservedBitsOf(m)).Select(b => (a & ~0xFFFUL) | b))),
             (2, CanonicalAddress.SelectMany(a => Gen.Choose(0, 11).Select(b => (a & ~0xFFFUL) | (1UL << b)))), (2, MsrValue))
         select (Step)new WrmsrStep(m, v);
