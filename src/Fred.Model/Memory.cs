@@ -166,11 +166,13 @@ public sealed class Memory : IEquatable<Memory>
     /// </summary>
     internal Event? ReadAll(ulong address, Span<ulong> into, AccessKind kind)
     {
+        // Within one page every access has the first one's outcome, so only the first needs checking.
+        bool onePage = (address & (PageSize - 1)) + 8 * (ulong)into.Length <= PageSize;
         var pages = new PageCursor(this);
         for (int i = 0; i < into.Length; i++)
         {
             ulong a = address + (ulong)(8 * i);
-            if (Check(a, 8, kind, ref pages) is { } fault) return fault;
+            if ((i == 0 || !onePage) && Check(a, 8, kind, ref pages) is { } fault) return fault;
             into[i] = Peek(a, 8);
         }
         return null;
@@ -178,17 +180,44 @@ public sealed class Memory : IEquatable<Memory>
 
     /// <summary>
     /// The writes in order, as that many <see cref="Write"/>s would make them: the first write that faults stops it
-    /// and its fault is returned with this memory (permissions never depend on contents, so checking every write
-    /// before making any is the same). A successful batch yields one new version.
+    /// and its fault is returned, with this memory as <paramref name="written"/> (permissions never depend on
+    /// contents, so checking every write before making any is the same). A successful batch yields one new version.
     /// </summary>
-    internal (Memory Memory, Event? Fault) WriteAll(ReadOnlySpan<PendingWrite> writes, AccessKind kind)
+    internal Event? WriteAll(ReadOnlySpan<PendingWrite> writes, AccessKind kind, out Memory written)
     {
+        written = this;
         var pages = new PageCursor(this);
+        bool alignedQuadwords = writes.Length <= OverlaySlots;
         foreach (var w in writes)
-            if (Check(w.Address, w.Size, kind, ref pages) is { } fault) return (this, fault);
+        {
+            if (Check(w.Address, w.Size, kind, ref pages) is { } fault) return fault;
+            alignedQuadwords &= w.Size == 8 && (w.Address & 7) == 0;
+        }
+        if (alignedQuadwords)
+        {
+            written = WithQuadwords(writes);
+            return null;
+        }
         var overlay = new OverlayBuilder(this);
         foreach (var w in writes) overlay.Poke(w.Address, w.Size, w.Value);
-        return (overlay.Finish(), null);
+        written = overlay.Finish();
+        return null;
+    }
+
+    /// <summary>One new version holding whole aligned quadwords (at most one overlay's worth; a later write to an address wins).</summary>
+    Memory WithQuadwords(ReadOnlySpan<PendingWrite> writes)
+    {
+        Slots k = default, v = default;
+        int n = 0;
+        foreach (var w in writes)
+        {
+            int i = 0;
+            while (i < n && k[i] != w.Address) i++;
+            k[i] = w.Address;
+            v[i] = w.Value;
+            if (i == n) n++;
+        }
+        return WithOverlay(this, n, k, v);
     }
 
     /// <summary>Reads bytes without any check (unmapped bytes read as 0).</summary>

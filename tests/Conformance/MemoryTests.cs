@@ -163,7 +163,7 @@ public class MemoryTests
                     break;
                 case OpKind.WriteAll:
                 {
-                    var (mm, mf) = m.WriteAll(op.Writes.Select(w => new PendingWrite(w.Address, w.Size, w.Value)).ToArray(), op.AccessKind);
+                    var mf = m.WriteAll(op.Writes.Select(w => new PendingWrite(w.Address, w.Size, w.Value)).ToArray(), op.AccessKind, out var mm);
                     Event? of = null;
                     var next = o;
                     foreach (var w in op.Writes)
@@ -173,6 +173,7 @@ public class MemoryTests
                     }
                     ExpectEqual(of, mf, "WriteAll fault", Where);
                     if (of is null) (m, o) = (mm, next);
+                    else Expect(ReferenceEquals(mm, m), () => "a faulting WriteAll returned another memory\n" + Where());
                     break;
                 }
                 case OpKind.ReadAll:
