@@ -67,13 +67,23 @@ public sealed class Memory : IEquatable<Memory>
         ulong element;
     }
 
-    // Page table: ascending page bases and their (never None) permissions.
-    readonly ulong[] pageBases;
-    readonly PageAccess[] pageAccess;
+    /// <summary>The page table and the shared quadword table, in one object so a new version stores one reference.</summary>
+    sealed class Tables(ulong[] pageBases, PageAccess[] pageAccess, ulong[] keys, ulong[] values)
+    {
+        // Page table: ascending page bases and their (never None) permissions.
+        public readonly ulong[] PageBases = pageBases;
+        public readonly PageAccess[] PageAccess = pageAccess;
 
-    // The shared table: ascending 8-aligned addresses and their non-zero values.
-    readonly ulong[] tableKeys;
-    readonly ulong[] tableValues;
+        // The shared table: ascending 8-aligned addresses and their non-zero values.
+        public readonly ulong[] Keys = keys;
+        public readonly ulong[] Values = values;
+    }
+
+    readonly Tables tables;
+    ulong[] pageBases => tables.PageBases;
+    PageAccess[] pageAccess => tables.PageAccess;
+    ulong[] tableKeys => tables.Keys;
+    ulong[] tableValues => tables.Values;
 
     // This version's overlay (distinct keys; a value may be 0) and the older overlays below it, down to the table.
     readonly Memory? below;
@@ -82,13 +92,9 @@ public sealed class Memory : IEquatable<Memory>
     readonly Slots keys;
     readonly Slots values;
 
-    Memory(ulong[] pageBases, PageAccess[] pageAccess, ulong[] tableKeys, ulong[] tableValues,
-        Memory? below, int chain, int used, in Slots keys, in Slots values)
+    Memory(Tables tables, Memory? below, int chain, int used, in Slots keys, in Slots values)
     {
-        this.pageBases = pageBases;
-        this.pageAccess = pageAccess;
-        this.tableKeys = tableKeys;
-        this.tableValues = tableValues;
+        this.tables = tables;
         this.below = below;
         this.chain = chain;
         this.used = used;
@@ -97,7 +103,7 @@ public sealed class Memory : IEquatable<Memory>
     }
 
     /// <summary>Memory with no page mapped.</summary>
-    public static Memory Empty { get; } = new([], [], [], [], null, 0, 0, default, default);
+    public static Memory Empty { get; } = new(new([], [], [], []), null, 0, 0, default, default);
 
     /// <summary>The mapped pages (page base address and permissions), in ascending address order.</summary>
     public IEnumerable<KeyValuePair<ulong, PageAccess>> Pages
@@ -143,7 +149,7 @@ public sealed class Memory : IEquatable<Memory>
         if (access != PageAccess.None)
             foreach (var p in touched) map.Add(new(p, access));
         map.Sort((a, b) => a.Key.CompareTo(b.Key));
-        return new([.. map.Select(kv => kv.Key)], [.. map.Select(kv => kv.Value)], tableKeys, tableValues, below, chain, used, keys, values);
+        return new(new([.. map.Select(kv => kv.Key)], [.. map.Select(kv => kv.Value)], tableKeys, tableValues), below, chain, used, keys, values);
     }
 
     /// <summary>Reads 1..8 bytes (little-endian) with permission checks.</summary>
@@ -284,14 +290,13 @@ public sealed class Memory : IEquatable<Memory>
         return ([.. all.Select(kv => kv.Key)], [.. all.Select(kv => kv.Value)]);
     }
 
-    /// <summary>A new version: this one's pages, over <paramref name="under"/>, with an overlay (folded into a table when the chain is long).</summary>
-    Memory WithOverlay(Memory under, int count, in Slots newKeys, in Slots newValues)
+    /// <summary>A new version over <paramref name="under"/> (same pages) with an overlay, folded into a table when the chain is long.</summary>
+    static Memory WithOverlay(Memory under, int count, in Slots newKeys, in Slots newValues)
     {
-        if (under.chain < MaxChain)
-            return new(pageBases, pageAccess, under.tableKeys, under.tableValues, under, under.chain + 1, count, newKeys, newValues);
-        var top = new Memory(pageBases, pageAccess, under.tableKeys, under.tableValues, under, under.chain + 1, count, newKeys, newValues);
+        var top = new Memory(under.tables, under, under.chain + 1, count, newKeys, newValues);
+        if (top.chain <= MaxChain) return top;
         var (k, v) = top.Flatten();
-        return new(pageBases, pageAccess, k, v, null, 0, 0, default, default);
+        return new(new(under.pageBases, under.pageAccess, k, v), null, 0, 0, default, default);
     }
 
     /// <summary>Collects the quadwords a batch of pokes changes into overlays over a starting version.</summary>
@@ -342,7 +347,7 @@ public sealed class Memory : IEquatable<Memory>
 
         void Flush()
         {
-            current = origin.WithOverlay(current, pending, pendingKeys, pendingValues);
+            current = WithOverlay(current, pending, pendingKeys, pendingValues);
             pending = 0;
         }
 
@@ -352,7 +357,7 @@ public sealed class Memory : IEquatable<Memory>
             if (pending > 0) Flush();
             var m = current;
             return ReferenceEquals(m, origin)
-                ? new(m.pageBases, m.pageAccess, m.tableKeys, m.tableValues, m.below, m.chain, m.used, m.keys, m.values)
+                ? new(m.tables, m.below, m.chain, m.used, m.keys, m.values)
                 : m;
         }
     }
