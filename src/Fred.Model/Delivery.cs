@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Fred.Model;
 
 /// <summary>FRED event delivery (spec/04-delivery-and-stack-levels.md).</summary>
@@ -7,27 +9,37 @@ public static class Delivery
     public const ulong KernelEntryOffset = 256;
 
     /// <summary>Delivers an event, following nested exceptions, #DF and shutdown to the architectural outcome.</summary>
-    public static StepResult Deliver(MachineState s, Event e)
+    public static StepResult Deliver(MachineState s, Event e) => Deliver(in s, e);
+
+    // The state is large: the work below takes it by reference and builds the delivered state in one copy.
+    static StepResult Deliver(in MachineState s, Event e)
     {
-        if (!e.IsArchitectural) return StepResult.Unchanged(s, new(OutcomeKind.InvalidEvent, e));
-        if (!s.FredEnabled) return StepResult.Unchanged(s, new(OutcomeKind.NotFredMode, e));
-        if (IsMasked(s, e)) return StepResult.Unchanged(s, new(OutcomeKind.Masked, e));
+        if (!e.IsArchitectural) return Unchanged(in s, new(OutcomeKind.InvalidEvent, e));
+        if (!s.FredEnabled) return Unchanged(in s, new(OutcomeKind.NotFredMode, e));
+        if (IsMasked(in s, in e)) return Unchanged(in s, new(OutcomeKind.Masked, e));
 
         var current = e.Normalized();
         // Each failed attempt escalates (benign -> nested -> #DF -> shutdown), so a handful of rounds always ends.
         for (int round = 0; round < 8; round++)
         {
-            var (result, fault) = TryDeliver(s, current);
-            if (fault is not { } f) return result;
-            if (NestedEvents.Combine(current, f) is not { } next)                       // FRED-NEST-05
-                return StepResult.Unchanged(s, new(OutcomeKind.Shutdown, current));
-            current = next.Normalized();                                                // FRED-NEST-01, FRED-NEST-04
+            var delivered = TryDeliver(in s, in current, out var fault);
+            if (fault is not { } f) return delivered;
+            if (NestedEvents.Combine(current, f) is not { } next)                                // FRED-NEST-05
+                return Unchanged(in s, new(OutcomeKind.Shutdown, current));
+            current = next.Normalized();                                                        // FRED-NEST-01, FRED-NEST-04
         }
-        return StepResult.Unchanged(s, new(OutcomeKind.Shutdown, current));
+        return Unchanged(in s, new(OutcomeKind.Shutdown, current));
     }
 
+    // Outcomes that leave the state as it was are the rare paths: kept out of line so the hot path holds no copy of the state.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static StepResult Unchanged(in MachineState s, Outcome o) => StepResult.Unchanged(s, o);
+
     /// <summary>External interrupts wait for IF=1 and no STI blocking; NMIs wait while NMIs are blocked (FRED-TYPE-04).</summary>
-    public static bool IsMasked(MachineState s, Event e) => e.Type switch
+    public static bool IsMasked(MachineState s, Event e) => IsMasked(in s, in e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool IsMasked(in MachineState s, in Event e) => e.Type switch
     {
         EventType.ExternalInterrupt => (s.Rflags & MachineState.FlagIf) == 0 || s.StiBlocked,
         EventType.Nmi => s.NmiBlocked,
@@ -35,10 +47,16 @@ public static class Delivery
     };
 
     /// <summary>Entry RIP: CONFIG's entry point for ring-3 events, plus 256 for ring-0 events (FRED-DELIV-01).</summary>
-    public static ulong EntryRip(MachineState s) => s.Fred.Config.EntryPoint + (s.Cpl == 0 ? KernelEntryOffset : 0);
+    public static ulong EntryRip(MachineState s) => EntryRip(in s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong EntryRip(in MachineState s) => s.Fred.Config.EntryPoint + (s.Cpl == 0 ? KernelEntryOffset : 0);
 
     /// <summary>The stack level the event itself asks for (FRED-DELIV-02, FRED-DELIV-03).</summary>
-    public static int EventStackLevel(MachineState s, Event e)
+    public static int EventStackLevel(MachineState s, Event e) => EventStackLevel(in s, in e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int EventStackLevel(in MachineState s, in Event e)
     {
         bool ringZeroRule = s.Cpl == 0 || e.Nested || e.IsException(Vector.DF);
         if (!ringZeroRule) return 0;
@@ -52,53 +70,81 @@ public static class Delivery
     }
 
     /// <summary>The stack level before the event: 0 from ring 3, CONFIG[1:0] from ring 0 (FRED-FRAME-06).</summary>
-    public static int OldStackLevel(MachineState s) => s.Cpl == 0 ? s.StackLevel : 0;
+    public static int OldStackLevel(MachineState s) => OldStackLevel(in s);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int OldStackLevel(in MachineState s) => s.Cpl == 0 ? s.StackLevel : 0;
 
     /// <summary>The new stack level: never lower than the old one (FRED-DELIV-04).</summary>
-    public static int NewStackLevel(MachineState s, Event e) => Math.Max(EventStackLevel(s, e), OldStackLevel(s));
+    public static int NewStackLevel(MachineState s, Event e) => NewStackLevel(in s, in e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int NewStackLevel(in MachineState s, in Event e) => Math.Max(EventStackLevel(in s, in e), OldStackLevel(in s));
 
     /// <summary>True when delivery loads a new stack from IA32_FRED_RSPn (FRED-DELIV-05).</summary>
-    public static bool SwitchesStack(MachineState s, int newLevel) => s.Cpl != 0 || newLevel > OldStackLevel(s);
+    public static bool SwitchesStack(MachineState s, int newLevel) => SwitchesStack(in s, newLevel);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool SwitchesStack(in MachineState s, int newLevel) => s.Cpl != 0 || newLevel > OldStackLevel(in s);
 
     /// <summary>The address just above the frame: FRED_RSP[level] on a switch, else below the red zone aligned to 64 (FRED-DELIV-05).</summary>
-    public static ulong FrameTop(MachineState s, int newLevel) =>
-        SwitchesStack(s, newLevel) ? s.Fred.Rsp(newLevel) : (s.Rsp - s.Fred.Config.RedZoneBytes) & ~0x3FUL;
+    public static ulong FrameTop(MachineState s, int newLevel) => FrameTop(in s, newLevel);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong FrameTop(in MachineState s, int newLevel) =>
+        SwitchesStack(in s, newLevel) ? s.Fred.Rsp(newLevel) : (s.Rsp - s.Fred.Config.RedZoneBytes) & ~0x3FUL;
 
     /// <summary>The frame delivery writes for an (already normalised) event from this state (FRED-FRAME-*).</summary>
-    public static Frame BuildFrame(MachineState s, Event e)
+    public static Frame BuildFrame(MachineState s, Event e) => BuildFrame(in s, in e);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Frame BuildFrame(in MachineState s, in Event e)
     {
         var controls = new EretControls(s.StiBlocked, e.IsSoftwareEvent, e.Type == EventType.Nmi);
         bool wfe = s.Cpl == 0 && s.SupervisorIbt && s.Cet.SupervisorTrackerWaiting;            // FRED-CET-07
-        ulong cs = FrameWords.EncodeCs(s.Revision, s.Cs, OldStackLevel(s), wfe, controls);
+        ulong cs = FrameWords.EncodeCs(s.Revision, s.Cs, OldStackLevel(in s), wfe, controls);
         ulong ss = FrameWords.EncodeSs(s.Revision, s.Ss, controls, e.Vector, e.Type, s.InEnclave, s.Is64BitMode, e.Nested, e.InstructionLength);
         ulong rflags = e.IsFault ? s.Rflags | MachineState.FlagRf : s.Rflags;                   // FRED-FRAME-05
         return new(e.ErrorCode, s.Rip, cs, rflags, s.Rsp, ss, e.EventData, 0);
     }
 
-    static (StepResult Result, Event? Fault) TryDeliver(MachineState s, Event e)
+    /// <summary>One delivery attempt: the delivered result, or the fault it raises (and a default result).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static StepResult TryDeliver(in MachineState s, in Event e, out Event? fault)
     {
-        ulong entry = EntryRip(s);
-        if (!Canonical.IsCanonical(entry)) return (default, Event.GeneralProtection());         // FRED-DELIV-10
+        ulong entry = EntryRip(in s);
+        fault = Canonical.IsCanonical(entry) ? null : Event.GeneralProtection();                // FRED-DELIV-10
+        if (fault is not null) return default;
 
-        int newLevel = NewStackLevel(s, e);
-        ulong top = FrameTop(s, newLevel);
-        var frame = BuildFrame(s, e);
+        int newLevel = NewStackLevel(in s, in e);
+        ulong top = FrameTop(in s, newLevel);
+        var frame = BuildFrame(in s, in e);
 
         // Step order as spec/04 lays it out: entry point, shadow stack, then the frame.
-        var shadow = ShadowStack.OnDelivery(s, newLevel, frame.CsWord);
-        if (shadow.Fault is not null) return (default, shadow.Fault);
+        // With no shadow stack in use the step changes nothing, so the common case skips the call.
+        var shadow = s.SupervisorShadowStack || (s.Cpl != 0 && s.UserShadowStack)
+            ? ShadowStack.OnDelivery(in s, newLevel, frame.CsWord)
+            : new ShadowStack.Effect(s.Memory, s.Cet, null);
+        fault = shadow.Fault;
+        if (fault is not null) return default;
 
         // FRED-DELIV-08/09: write every slot from the top down; commit only when all succeed.
-        var memory = shadow.Memory;
-        var q = frame.ToQuadwords();
-        for (int i = 7; i >= 0; i--)
+        var writeFault = shadow.Memory.WriteAll(
+        [
+            new(top - 8, 8, frame.Reserved), new(top - 16, 8, frame.EventData), new(top - 24, 8, frame.SsWord),
+            new(top - 32, 8, frame.Rsp), new(top - 40, 8, frame.Rflags), new(top - 48, 8, frame.CsWord),
+            new(top - 56, 8, frame.Rip), new(top - 64, 8, frame.ErrorCode),
+        ], AccessKind.SupervisorWrite, out var memory);
+        if (writeFault is not null)
         {
-            var (m, fault) = memory.Write(top - 64 + (ulong)(8 * i), 8, q[i], AccessKind.SupervisorWrite);
-            if (fault is not null) return (default, fault);
-            memory = m;
+            fault = writeFault;
+            return default;
         }
 
-        var next = s with
+        // From ring 3 the kernel's selectors, 64-bit mode and swapped GS bases come in too (FRED-DELIV-07).
+        bool fromUser = s.Cpl != 0;
+        ushort kernelCs = (ushort)((s.Star >> 32) & 0xFFFC);
+        return new(s with
         {
             Memory = memory,
             Rip = entry,
@@ -110,21 +156,13 @@ public static class Delivery
             NmiBlocked = s.NmiBlocked || e.Type == EventType.Nmi,
             Cr2 = e.IsException(Vector.PF) ? e.EventData : s.Cr2,
             Cet = shadow.Cet with { SupervisorTrackerWaiting = false },
-        };
-        next = next.WithStackLevel(newLevel);
-        if (s.Cpl != 0)
-        {
-            ushort kernelCs = (ushort)((s.Star >> 32) & 0xFFFC);                                 // FRED-DELIV-07
-            next = next with
-            {
-                Cs = kernelCs,
-                Ss = (ushort)(kernelCs + 8),
-                Is64BitMode = true,
-                CsLimit = 0xFFFF_FFFF,
-                GsBase = s.KernelGsBase,
-                KernelGsBase = s.GsBase,
-            };
-        }
-        return (new(next, new(OutcomeKind.Delivered, e)), null);
+            Fred = s.Fred with { Config = s.Fred.Config.WithCurrentStackLevel(newLevel) },
+            Cs = fromUser ? kernelCs : s.Cs,
+            Ss = fromUser ? (ushort)(kernelCs + 8) : s.Ss,
+            Is64BitMode = fromUser || s.Is64BitMode,
+            CsLimit = fromUser ? 0xFFFF_FFFF : s.CsLimit,
+            GsBase = fromUser ? s.KernelGsBase : s.GsBase,
+            KernelGsBase = fromUser ? s.GsBase : s.KernelGsBase,
+        }, new(OutcomeKind.Delivered, e));
     }
 }

@@ -78,12 +78,8 @@ public readonly record struct Frame(ulong ErrorCode, ulong Rip, ulong CsWord, ul
     /// <summary>Reads a frame from memory at a base address (null if any quadword is not readable).</summary>
     public static Frame? Read(Memory memory, ulong baseAddress)
     {
-        var q = new ulong[8];
-        for (int i = 0; i < 8; i++)
-        {
-            if (memory.Read(baseAddress + (ulong)(8 * i), 8, AccessKind.SupervisorRead) is not { Fault: null } r) return null;
-            q[i] = r.Value;
-        }
+        Span<ulong> q = stackalloc ulong[8];
+        if (memory.ReadAll(baseAddress, q, AccessKind.SupervisorRead) is not null) return null;
         return new(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
     }
 

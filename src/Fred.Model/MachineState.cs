@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Fred.Model;
 
 /// <summary>The FRED MSRs (FRED-MSR-01): CONFIG, RSP0..3, STKLVLS, SSP0 (= IA32_PL0_SSP) and SSP1..3.</summary>
@@ -6,9 +8,11 @@ public readonly record struct FredMsrs(
     ulong Ssp0, ulong Ssp1, ulong Ssp2, ulong Ssp3)
 {
     /// <summary>IA32_FRED_RSPn for a stack level.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Rsp(int level) => (level & 3) switch { 0 => Rsp0, 1 => Rsp1, 2 => Rsp2, _ => Rsp3 };
 
     /// <summary>IA32_FRED_SSPn for a stack level (SSP0 is IA32_PL0_SSP).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Ssp(int level) => (level & 3) switch { 0 => Ssp0, 1 => Ssp1, 2 => Ssp2, _ => Ssp3 };
 }
 

@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 
 namespace Fred.Model;
 
@@ -36,44 +36,120 @@ public enum AccessKind
 /// <summary>The result of a memory access: a value, or the fault it raises.</summary>
 public readonly record struct Access(ulong Value, Event? Fault);
 
-/// <summary>Sparse immutable memory: page permissions plus quadword contents; unwritten bytes of mapped pages read as 0.</summary>
+/// <summary>One write of 1..8 bytes that a step makes, for <see cref="Memory.WriteAll"/>.</summary>
+internal readonly record struct PendingWrite(ulong Address, int Size, ulong Value);
+
+/// <summary>
+/// Sparse immutable memory: page permissions plus quadword contents; unwritten bytes of mapped pages read as 0.
+/// </summary>
+/// <remarks>
+/// Contents are a sorted table of non-zero quadwords shared between versions, under a short chain of small overlays:
+/// each new version adds one overlay of at most <see cref="OverlaySlots"/> quadwords held inline (a zero value in an
+/// overlay hides the quadword below it), so a step that writes a frame allocates one object. When the chain grows past
+/// <see cref="MaxChain"/> overlays, the next version folds them into a new table. Page permissions are a sorted table
+/// replaced on every Map. Every observable (Peek, Read, Pages, NonZeroQuadwords, equality) sees only the flattened
+/// contents, never the layering.
+/// </remarks>
 public sealed class Memory : IEquatable<Memory>
 {
     /// <summary>Page size in bytes.</summary>
     public const ulong PageSize = 4096;
 
-    readonly ImmutableSortedDictionary<ulong, PageAccess> pages;
-    readonly ImmutableSortedDictionary<ulong, ulong> quadwords;
+    /// <summary>Quadwords one overlay holds.</summary>
+    const int OverlaySlots = 8;
 
-    Memory(ImmutableSortedDictionary<ulong, PageAccess> pages, ImmutableSortedDictionary<ulong, ulong> quadwords)
+    /// <summary>Overlays a chain may hold before the next version folds them into the table.</summary>
+    const int MaxChain = 16;
+
+    [InlineArray(OverlaySlots)]
+    struct Slots
     {
-        this.pages = pages;
-        this.quadwords = quadwords;
+        ulong element;
+    }
+
+    /// <summary>The page table and the shared quadword table, in one object so a new version stores one reference.</summary>
+    sealed class Tables(ulong[] pageBases, PageAccess[] pageAccess, ulong[] keys, ulong[] values)
+    {
+        // Page table: ascending page bases and their (never None) permissions.
+        public readonly ulong[] PageBases = pageBases;
+        public readonly PageAccess[] PageAccess = pageAccess;
+
+        // The shared table: ascending 8-aligned addresses and their non-zero values.
+        public readonly ulong[] Keys = keys;
+        public readonly ulong[] Values = values;
+    }
+
+    readonly Tables tables;
+    ulong[] pageBases => tables.PageBases;
+    PageAccess[] pageAccess => tables.PageAccess;
+    ulong[] tableKeys => tables.Keys;
+    ulong[] tableValues => tables.Values;
+
+    // This version's overlay (distinct keys; a value may be 0) and the older overlays below it, down to the table.
+    readonly Memory? below;
+    readonly int chain;
+    readonly int used;
+    readonly Slots keys;
+    readonly Slots values;
+
+    Memory(Tables tables, Memory? below, int chain, int used, in Slots keys, in Slots values)
+    {
+        this.tables = tables;
+        this.below = below;
+        this.chain = chain;
+        this.used = used;
+        this.keys = keys;
+        this.values = values;
     }
 
     /// <summary>Memory with no page mapped.</summary>
-    public static Memory Empty { get; } = new(ImmutableSortedDictionary<ulong, PageAccess>.Empty, ImmutableSortedDictionary<ulong, ulong>.Empty);
+    public static Memory Empty { get; } = new(new([], [], [], []), null, 0, 0, default, default);
 
-    /// <summary>The mapped pages (page base address and permissions).</summary>
-    public IEnumerable<KeyValuePair<ulong, PageAccess>> Pages => pages;
+    /// <summary>The mapped pages (page base address and permissions), in ascending address order.</summary>
+    public IEnumerable<KeyValuePair<ulong, PageAccess>> Pages
+    {
+        get
+        {
+            for (int i = 0; i < pageBases.Length; i++)
+                yield return new(pageBases[i], pageAccess[i]);
+        }
+    }
 
-    /// <summary>Every non-zero quadword (8-aligned address and value).</summary>
-    public IEnumerable<KeyValuePair<ulong, ulong>> NonZeroQuadwords => quadwords;
+    /// <summary>Every non-zero quadword (8-aligned address and value), in ascending address order.</summary>
+    public IEnumerable<KeyValuePair<ulong, ulong>> NonZeroQuadwords
+    {
+        get
+        {
+            var (k, v) = Flatten();
+            for (int i = 0; i < k.Length; i++)
+                yield return new(k[i], v[i]);
+        }
+    }
 
     /// <summary>Permissions of the page holding an address.</summary>
-    public PageAccess AccessOf(ulong address) => pages.TryGetValue(address & ~(PageSize - 1), out var a) ? a : PageAccess.None;
+    public PageAccess AccessOf(ulong address)
+    {
+        int i = IndexOf(pageBases, address & ~(PageSize - 1));
+        return i >= 0 ? pageAccess[i] : PageAccess.None;
+    }
 
     /// <summary>Maps (or remaps) the pages covering [start, start+length) with the given permissions.</summary>
     public Memory Map(ulong start, ulong length, PageAccess access)
     {
-        var b = pages.ToBuilder();
+        var touched = new HashSet<ulong>();
         ulong first = start & ~(PageSize - 1), last = (start + Math.Max(length, 1) - 1) & ~(PageSize - 1);
         for (ulong p = first; ; p += PageSize)
         {
-            if (access == PageAccess.None) b.Remove(p); else b[p] = access;
+            touched.Add(p);
             if (p == last) break;
         }
-        return new(b.ToImmutable(), quadwords);
+        var map = new List<KeyValuePair<ulong, PageAccess>>(pageBases.Length + (access == PageAccess.None ? 0 : touched.Count));
+        for (int i = 0; i < pageBases.Length; i++)
+            if (!touched.Contains(pageBases[i])) map.Add(new(pageBases[i], pageAccess[i]));
+        if (access != PageAccess.None)
+            foreach (var p in touched) map.Add(new(p, access));
+        map.Sort((a, b) => a.Key.CompareTo(b.Key));
+        return new(new([.. map.Select(kv => kv.Key)], [.. map.Select(kv => kv.Value)], tableKeys, tableValues), below, chain, used, keys, values);
     }
 
     /// <summary>Reads 1..8 bytes (little-endian) with permission checks.</summary>
@@ -90,9 +166,73 @@ public sealed class Memory : IEquatable<Memory>
         return (Poke(address, size, value), null);
     }
 
+    /// <summary>
+    /// Reads consecutive quadwords from <paramref name="address"/> upward into <paramref name="into"/>, as that many
+    /// 8-byte <see cref="Read"/>s in ascending order would: the first fault stops it and is returned.
+    /// </summary>
+    internal Event? ReadAll(ulong address, Span<ulong> into, AccessKind kind)
+    {
+        // Within one page every access has the first one's outcome, so only the first needs checking.
+        bool onePage = (address & (PageSize - 1)) + 8 * (ulong)into.Length <= PageSize;
+        var pages = new PageCursor(this);
+        for (int i = 0; i < into.Length; i++)
+        {
+            ulong a = address + (ulong)(8 * i);
+            if ((i == 0 || !onePage) && Check(a, 8, kind, ref pages) is { } fault) return fault;
+            into[i] = Peek(a, 8);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The writes in order, as that many <see cref="Write"/>s would make them: the first write that faults stops it
+    /// and its fault is returned, with this memory as <paramref name="written"/> (permissions never depend on
+    /// contents, so checking every write before making any is the same). A successful batch yields one new version.
+    /// </summary>
+    internal Event? WriteAll(ReadOnlySpan<PendingWrite> writes, AccessKind kind, out Memory written)
+    {
+        written = this;
+        var pages = new PageCursor(this);
+        bool alignedQuadwords = writes.Length <= OverlaySlots;
+        foreach (var w in writes)
+        {
+            if (Check(w.Address, w.Size, kind, ref pages) is { } fault) return fault;
+            alignedQuadwords &= w.Size == 8 && (w.Address & 7) == 0;
+        }
+        if (alignedQuadwords)
+        {
+            written = WithQuadwords(writes);
+            return null;
+        }
+        var overlay = new OverlayBuilder(this);
+        foreach (var w in writes) overlay.Poke(w.Address, w.Size, w.Value);
+        written = overlay.Finish();
+        return null;
+    }
+
+    /// <summary>One new version holding whole aligned quadwords (at most one overlay's worth; a later write to an address wins).</summary>
+    Memory WithQuadwords(ReadOnlySpan<PendingWrite> writes)
+    {
+        Slots k = default, v = default;
+        int n = 0;
+        foreach (var w in writes)
+        {
+            int i = 0;
+            while (i < n && k[i] != w.Address) i++;
+            k[i] = w.Address;
+            v[i] = w.Value;
+            if (i == n) n++;
+        }
+        return WithOverlay(this, n, k, v);
+    }
+
     /// <summary>Reads bytes without any check (unmapped bytes read as 0).</summary>
     public ulong Peek(ulong address, int size)
     {
+        int offset = (int)(address & 7);
+        if (size == 8 && offset == 0) return Quadword(address);
+        if (size > 0 && offset + size <= 8)
+            return (Quadword(address & ~7UL) >> (8 * offset)) & (ulong.MaxValue >> (64 - 8 * size));
         ulong v = 0;
         for (int i = size - 1; i >= 0; i--)
             v = (v << 8) | PeekByte(address + (ulong)i);
@@ -102,60 +242,204 @@ public sealed class Memory : IEquatable<Memory>
     /// <summary>Writes bytes without any check.</summary>
     public Memory Poke(ulong address, int size, ulong value)
     {
-        var b = quadwords.ToBuilder();
-        for (int i = 0; i < size; i++)
-        {
-            ulong a = address + (ulong)i, q = a & ~7UL;
-            int shift = (int)(a & 7) * 8;
-            ulong old = b.TryGetValue(q, out var o) ? o : 0;
-            ulong nw = (old & ~(0xFFUL << shift)) | (((value >> (8 * i)) & 0xFF) << shift);
-            if (nw == 0) b.Remove(q); else b[q] = nw;
-        }
-        return new(pages, b.ToImmutable());
+        var overlay = new OverlayBuilder(this);
+        overlay.Poke(address, size, value);
+        return overlay.Finish();
     }
 
-    byte PeekByte(ulong a) => quadwords.TryGetValue(a & ~7UL, out var q) ? (byte)(q >> ((int)(a & 7) * 8)) : (byte)0;
+    byte PeekByte(ulong a) => (byte)(Quadword(a & ~7UL) >> ((int)(a & 7) * 8));
+
+    /// <summary>The quadword at an 8-aligned address: the newest overlay that holds it, else the table, else 0.</summary>
+    ulong Quadword(ulong q)
+    {
+        for (var m = this; m is not null; m = m.below)
+            for (int i = 0; i < m.used; i++)
+                if (m.keys[i] == q) return m.values[i];
+        int t = IndexOf(tableKeys, q);
+        return t >= 0 ? tableValues[t] : 0;
+    }
+
+    /// <summary>Index of a key in an ascending array, or -1.</summary>
+    static int IndexOf(ulong[] sorted, ulong key)
+    {
+        int lo = 0, hi = sorted.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            ulong k = sorted[mid];
+            if (k == key) return mid;
+            if (k < key) lo = mid + 1; else hi = mid - 1;
+        }
+        return -1;
+    }
+
+    /// <summary>The contents as ascending addresses and their non-zero values.</summary>
+    (ulong[] Keys, ulong[] Values) Flatten()
+    {
+        if (chain == 0) return (tableKeys, tableValues);
+        var newest = new Dictionary<ulong, ulong>();
+        for (var m = this; m is not null; m = m.below)
+            for (int i = 0; i < m.used; i++)
+                newest.TryAdd(m.keys[i], m.values[i]);
+        var all = new List<KeyValuePair<ulong, ulong>>(tableKeys.Length + newest.Count);
+        for (int i = 0; i < tableKeys.Length; i++)
+            if (!newest.ContainsKey(tableKeys[i])) all.Add(new(tableKeys[i], tableValues[i]));
+        foreach (var kv in newest)
+            if (kv.Value != 0) all.Add(kv);
+        all.Sort((a, b) => a.Key.CompareTo(b.Key));
+        return ([.. all.Select(kv => kv.Key)], [.. all.Select(kv => kv.Value)]);
+    }
+
+    /// <summary>A new version over <paramref name="under"/> (same pages) with an overlay, folded into a table when the chain is long.</summary>
+    static Memory WithOverlay(Memory under, int count, in Slots newKeys, in Slots newValues)
+    {
+        var top = new Memory(under.tables, under, under.chain + 1, count, newKeys, newValues);
+        if (top.chain <= MaxChain) return top;
+        var (k, v) = top.Flatten();
+        return new(new(under.pageBases, under.pageAccess, k, v), null, 0, 0, default, default);
+    }
+
+    /// <summary>Collects the quadwords a batch of pokes changes into overlays over a starting version.</summary>
+    struct OverlayBuilder(Memory start)
+    {
+        readonly Memory origin = start;
+        Memory current = start;
+        Slots pendingKeys;
+        Slots pendingValues;
+        int pending;
+
+        public void Poke(ulong address, int size, ulong value)
+        {
+            if (size == 8 && (address & 7) == 0)
+            {
+                Set(address, value);
+                return;
+            }
+            for (int i = 0; i < size; i++)
+            {
+                ulong a = address + (ulong)i, q = a & ~7UL;
+                int shift = (int)(a & 7) * 8;
+                ulong nw = (Get(q) & ~(0xFFUL << shift)) | (((value >> (8 * i)) & 0xFF) << shift);
+                Set(q, nw);
+            }
+        }
+
+        readonly ulong Get(ulong q)
+        {
+            for (int i = 0; i < pending; i++)
+                if (pendingKeys[i] == q) return pendingValues[i];
+            return current.Quadword(q);
+        }
+
+        void Set(ulong q, ulong value)
+        {
+            for (int i = 0; i < pending; i++)
+                if (pendingKeys[i] == q)
+                {
+                    pendingValues[i] = value;
+                    return;
+                }
+            if (pending == OverlaySlots) Flush();
+            pendingKeys[pending] = q;
+            pendingValues[pending] = value;
+            pending++;
+        }
+
+        void Flush()
+        {
+            current = WithOverlay(current, pending, pendingKeys, pendingValues);
+            pending = 0;
+        }
+
+        /// <summary>The version with every poke made (a fresh version even when nothing was poked).</summary>
+        public Memory Finish()
+        {
+            if (pending > 0) Flush();
+            var m = current;
+            return ReferenceEquals(m, origin)
+                ? new(m.tables, m.below, m.chain, m.used, m.keys, m.values)
+                : m;
+        }
+    }
+
+    /// <summary>Remembers the last page looked up, so a batch of accesses to one page searches the page table once.</summary>
+    struct PageCursor(Memory memory)
+    {
+        bool known;
+        ulong page;
+        PageAccess access;
+
+        public PageAccess AccessOf(ulong address)
+        {
+            ulong p = address & ~(PageSize - 1);
+            if (!known || p != page)
+            {
+                (known, page, access) = (true, p, memory.AccessOf(p));
+            }
+            return access;
+        }
+    }
 
     /// <summary>The fault an access raises, if any (FRED-DELIV-09): #SS(0)/#GP(0) for non-canonical, #PF otherwise.</summary>
     Event? Check(ulong address, int size, AccessKind kind)
     {
+        var pages = new PageCursor(this);
+        return Check(address, size, kind, ref pages);
+    }
+
+    Event? Check(ulong address, int size, AccessKind kind, ref PageCursor pages)
+    {
         bool write = kind is AccessKind.SupervisorWrite or AccessKind.ShadowStackWrite;
         bool shadow = kind is AccessKind.ShadowStackRead or AccessKind.ShadowStackWrite;
         // A write that faults reports its highest byte (pushes run downward); a read reports its first faulting byte.
+        // Every byte of one page shares its canonicality and permissions, so an access within one page is decided
+        // by the first byte checked; the byte loop below is the general case.
+        if (size > 0 && (address & (PageSize - 1)) + (ulong)size <= PageSize)
+            return CheckByte(write ? address + (ulong)(size - 1) : address, write, shadow, ref pages);
         for (int k = 0; k < size; k++)
         {
             int i = write ? size - 1 - k : k;
-            ulong a = address + (ulong)i;
-            if (!Canonical.IsCanonical(a))
-                return shadow ? Event.GeneralProtection(0) : Event.Exception(Vector.SS, 0);
-            var p = AccessOf(a);
-            bool ok = (p & PageAccess.Present) != 0 && (!write || (p & PageAccess.Writable) != 0);
-            if (!ok)
-            {
-                ulong err = ((p & PageAccess.Present) != 0 ? 1UL : 0) | (write ? 2UL : 0) | (shadow ? 1UL << 6 : 0);
-                return Event.PageFault(err, a);
-            }
+            if (CheckByte(address + (ulong)i, write, shadow, ref pages) is { } fault) return fault;
         }
         return null;
     }
 
+    static Event? CheckByte(ulong a, bool write, bool shadow, ref PageCursor pages)
+    {
+        if (!Canonical.IsCanonical(a))
+            return shadow ? Event.GeneralProtection(0) : Event.Exception(Vector.SS, 0);
+        var p = pages.AccessOf(a);
+        bool ok = (p & PageAccess.Present) != 0 && (!write || (p & PageAccess.Writable) != 0);
+        if (ok) return null;
+        ulong err = ((p & PageAccess.Present) != 0 ? 1UL : 0) | (write ? 2UL : 0) | (shadow ? 1UL << 6 : 0);
+        return Event.PageFault(err, a);
+    }
+
     /// <summary>Value equality: same mapped pages, same contents.</summary>
-    public bool Equals(Memory? other) =>
-        other is not null && (ReferenceEquals(this, other) ||
-            (pages.Count == other.pages.Count && quadwords.Count == other.quadwords.Count
-             && pages.All(kv => other.pages.TryGetValue(kv.Key, out var v) && v == kv.Value)
-             && quadwords.All(kv => other.quadwords.TryGetValue(kv.Key, out var v) && v == kv.Value)));
+    public bool Equals(Memory? other)
+    {
+        if (other is null) return false;
+        if (ReferenceEquals(this, other)) return true;
+        if (!pageBases.AsSpan().SequenceEqual(other.pageBases) || !pageAccess.AsSpan().SequenceEqual(other.pageAccess)) return false;
+        var (k, v) = Flatten();
+        var (ok, ov) = other.Flatten();
+        return k.AsSpan().SequenceEqual(ok) && v.AsSpan().SequenceEqual(ov);
+    }
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Memory);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(pages.Count, quadwords.Count);
+    public override int GetHashCode() => HashCode.Combine(pageBases.Length, Flatten().Keys.Length);
 
     /// <summary>Quadword addresses whose contents differ between two memories.</summary>
-    public IEnumerable<ulong> DifferingQuadwords(Memory other) =>
-        quadwords.Keys.Concat(other.quadwords.Keys).Distinct().Where(q => Peek(q, 8) != other.Peek(q, 8)).OrderBy(q => q);
+    public IEnumerable<ulong> DifferingQuadwords(Memory other)
+    {
+        var (k, _) = Flatten();
+        var (ok, _) = other.Flatten();
+        return k.Concat(ok).Distinct().Where(q => Peek(q, 8) != other.Peek(q, 8)).OrderBy(q => q);
+    }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{pages.Count} pages, {quadwords.Count} non-zero quadwords";
+    public override string ToString() => $"{pageBases.Length} pages, {Flatten().Keys.Length} non-zero quadwords";
 }

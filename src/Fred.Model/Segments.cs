@@ -11,7 +11,9 @@ public static class Segments
         DescPresent = 1UL << 47, DescL = 1UL << 53, DescD = 1UL << 54, DescG = 1UL << 55;
 
     /// <summary>Chooses the fast path or loads descriptors for a ring-3 return.</summary>
-    public static Target ForEretu(MachineState s, ushort cs, ushort ss)
+    public static Target ForEretu(MachineState s, ushort cs, ushort ss) => ForEretu(in s, cs, ss);
+
+    internal static Target ForEretu(in MachineState s, ushort cs, ushort ss)
     {
         ushort userBase = (ushort)(s.Star >> 48);
         if (ss == (ushort)(userBase + 8))
@@ -19,13 +21,13 @@ public static class Segments
             if (cs == (ushort)(userBase + 16)) return new(true, 0xFFFF_FFFF, null);
             if (cs == userBase) return new(false, 0xFFFF_FFFF, null);
         }
-        return FromDescriptors(s, cs, ss);
+        return FromDescriptors(in s, cs, ss);
     }
 
-    static Target FromDescriptors(MachineState s, ushort cs, ushort ss)
+    static Target FromDescriptors(in MachineState s, ushort cs, ushort ss)
     {
         if ((cs & 0xFFFC) == 0) return Fail(Event.GeneralProtection());
-        var (csDesc, csFault) = Descriptor(s, cs);
+        var (csDesc, csFault) = Descriptor(in s, cs);
         if (csFault is { } cf) return Fail(cf);
         if (csDesc is not { } cd) return Fail(Event.GeneralProtection((ulong)(cs & 0xFFFC)));
         bool code = (cd & DescS) != 0 && (cd & DescCode) != 0;
@@ -36,7 +38,7 @@ public static class Segments
         if ((cd & DescPresent) == 0) return Fail(Event.Exception(Vector.NP, (ulong)(cs & 0xFFFC)));
 
         if ((ss & 0xFFFC) == 0) return Fail(Event.GeneralProtection());
-        var (ssDesc, ssFault) = Descriptor(s, ss);
+        var (ssDesc, ssFault) = Descriptor(in s, ss);
         if (ssFault is { } sf) return Fail(sf);
         if (ssDesc is not { } sd) return Fail(Event.GeneralProtection((ulong)(ss & 0xFFFC)));
         bool data = (sd & DescS) != 0 && (sd & DescCode) == 0 && (sd & DescWritable) != 0;
@@ -50,7 +52,7 @@ public static class Segments
     }
 
     /// <summary>The GDT descriptor for a selector (null when in the LDT or past the GDT limit), or the fault reading it.</summary>
-    static (ulong? Descriptor, Event? Fault) Descriptor(MachineState s, ushort selector)
+    static (ulong? Descriptor, Event? Fault) Descriptor(in MachineState s, ushort selector)
     {
         if ((selector & 4) != 0) return (null, null);                                             // no LDT in the model
         ulong offset = (ulong)(selector & 0xFFF8);
