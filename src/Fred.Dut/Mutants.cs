@@ -35,7 +35,7 @@ public static class Mutants
     /// <summary>A mutant that post-processes the model's result of matching steps.</summary>
     static Implementation After(Func<MachineState, Step, StepResult, StepResult> fix) => (s, step) => fix(s, step, Model(s, step));
 
-    /// <summary>A mutant that runs delivery on an adjusted state, then restores what the adjustment must not leak.</summary>
+    /// <summary>A mutant that runs matching steps on an adjusted state, then restores what the adjustment must not leak; a step that ends without effect leaves the state as it was.</summary>
     static Implementation Around(Func<MachineState, Step, bool> when, Func<MachineState, MachineState> adjust, Func<MachineState, MachineState, MachineState> restore) =>
         (s, step) =>
         {
@@ -130,7 +130,7 @@ public static class Mutants
         new("fred3-bit-positions", "FRED-REV-02", "a FRED 5 processor records STI/SWEVENT/NMI at the FRED 3 positions", null,
             Around((s, step) => IsDelivery(step) && s.Revision == Revision.Fred5, s => s with { Revision = Revision.Fred3 }, (_, a) => a with { Revision = Revision.Fred5 })),
         new("eret-reads-error-code", "FRED-REV-03", "FRED 5 ERETU/ERETS do not skip the error code and pop RIP from it", null,
-            (s, step) => step is EretuStep or EretsStep && s.Revision == Revision.Fred5 ? Model(s with { Rsp = s.Rsp - 8 }, step) is var r && r.Outcome.Kind == OutcomeKind.Returned ? r : StepResult.Unchanged(s, Model(s with { Rsp = s.Rsp - 8 }, step).Outcome) : Model(s, step)),
+            Around((s, step) => step is EretuStep or EretsStep && s.Revision == Revision.Fred5, s => s with { Rsp = s.Rsp - 8 }, (_, a) => a)),
         new("eretu-at-raised-level", "FRED-ERETU-02", "ERETU runs at a stack level other than 0", null,
             (s, step) => step is EretuStep && s.StackLevel != 0 && s.FredEnabled && s.Cpl == 0 && Model(s.WithStackLevel(0), step) is { Outcome.Kind: OutcomeKind.Returned } r ? r : Model(s, step)),
         new("eretu-noncanonical-rip", "FRED-ERETU-04", "ERETU does not check that the popped RIP is canonical", null,
