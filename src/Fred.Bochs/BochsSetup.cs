@@ -1,0 +1,27 @@
+namespace Fred.Bochs;
+
+/// <summary>Finds the Bochs binary and its ROM images.</summary>
+public static class BochsSetup
+{
+    /// <summary>Resolves the settings, failing with a message naming what is missing.</summary>
+    public static BochsSettings Resolve(string? bochs, string? bios, string? vgabios, string? cpu, string display, bool debuggerRc,
+        int timeoutMs, string? keep, Func<string, int, BochsSettings> fail)
+    {
+        string? binary = bochs is { Length: > 0 } ? bochs : FindOnPath("bochs");
+        if (binary is null) return fail("no Bochs: give --bochs PATH or set FRED_BOCHS (none on PATH either)", 2);
+        if (!File.Exists(binary)) return fail($"--bochs: {binary} does not exist", 2);
+        binary = Path.GetFullPath(binary);
+        string prefix = Path.GetDirectoryName(Path.GetDirectoryName(binary)) ?? "/usr";
+        bios ??= First(Path.Combine(prefix, "share", "bochs", "BIOS-bochs-latest"), "/usr/share/bochs/BIOS-bochs-latest");
+        vgabios ??= First(Path.Combine(prefix, "share", "bochs", "VGABIOS-lgpl-latest"), "/usr/share/vgabios/vgabios.bin",
+            "/usr/share/bochs/VGABIOS-lgpl-latest");
+        if (bios is null || !File.Exists(bios)) return fail($"no BIOS image: looked in {prefix}/share/bochs and /usr/share/bochs; give --bios FILE", 2);
+        if (vgabios is null || !File.Exists(vgabios)) return fail($"no VGA BIOS image: looked in {prefix}/share/bochs and /usr/share/vgabios; give --vgabios FILE", 2);
+        return new BochsSettings(binary, bios, vgabios, cpu, display, debuggerRc, timeoutMs, keep);
+    }
+
+    static string? First(params string[] paths) => paths.FirstOrDefault(File.Exists);
+
+    static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+}

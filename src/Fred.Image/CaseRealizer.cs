@@ -1,0 +1,208 @@
+using Fred.Dut;
+using Fred.Model;
+using Iced.Intel;
+
+namespace Fred.Image;
+
+/// <summary>How a case's first step is raised for real.</summary>
+public enum FirstStep
+{
+    /// <summary>An instruction at RIP raises the event (an <c>execute</c> step, or a <c>deliver</c> step of an exception).</summary>
+    Instruction,
+    /// <summary>A self-IPI made pending before entry arrives at RIP (a <c>deliver</c> step of an external interrupt).</summary>
+    Interrupt,
+    /// <summary>The case starts with ERETU or ERETS, placed at RIP.</summary>
+    Eret,
+}
+
+/// <summary>What the output interpreter needs to know about a realized case.</summary>
+/// <param name="First">How the first step is raised.</param>
+/// <param name="ThenEret">The second step is an ERETU/ERETS run by the harness.</param>
+/// <param name="Length">Length of the instruction placed at RIP (0 for an interrupt).</param>
+public sealed record CasePlan(FirstStep First, bool ThenEret, int Length);
+
+/// <summary>A case that can run in the image: its plan and its record.</summary>
+public sealed record Realized(DutCase Case, CasePlan Plan, byte[] Record);
+
+/// <summary>
+/// Turns a protocol case into a case record the harness can run (spec/image-format.md), or says why it cannot: real
+/// hardware raises events only through real instructions and interrupts, from states a kernel can set up.
+/// </summary>
+public static class CaseRealizer
+{
+    /// <summary>A realized case, or the reason the image cannot run it (sent back as <c>unsupported</c>).</summary>
+    public static (Realized? Case, string? Declined) Realize(DutCase c)
+    {
+        try { return Build(c); }
+        catch (DeclineException ex) { return (null, ex.Message); }
+        catch (ArgumentException ex) { return (null, ex.Message); }
+        catch (InvalidOperationException ex) { return (null, ex.Message); }
+    }
+
+    sealed class DeclineException(string m) : Exception(m);
+    static void Require(bool ok, string why) { if (!ok) throw new DeclineException(why); }
+
+    static (Realized?, string?) Build(DutCase c)
+    {
+        var s = c.Initial;
+        Require(s.Revision == Revision.Fred5, "the image runs revision fred5 only");
+        Require((s.Cr4 & MachineState.Cr4Fred) != 0 && (s.Cr4 & MachineState.Cr4Pae) != 0, "CR4 must have FRED and PAE set");
+        Require((s.Cr4 & MachineState.Cr4Cet) == 0 && s.Cet.SCet == 0 && s.Cet.UCet == 0, "CET is not supported by the image");
+        Require((s.Efer & 0x500) == 0x500 && (s.Efer & ~0xD01UL) == 0, "EFER must be LME|LMA with only SCE and NXE besides");
+        Require(!s.NmiBlocked && !s.StiBlocked && !s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
+            "NMI blocking, STI blocking, a pending single step, enclave mode and the IBT tracker cannot be set up");
+        Require(s.Star == Selectors.LinuxStar, "IA32_STAR must be Linux's (the image's GDT is Linux's)");
+        Require((s.Rflags & MachineState.FlagTf) == 0, "RFLAGS.TF would single-step the harness");
+        int cpl = s.Cpl;
+        if (cpl == 3)
+        {
+            Require((s.Cs == Selectors.UserCs && s.Is64BitMode) || (s.Cs == Selectors.User32Cs && !s.Is64BitMode), "ring-3 CS must be 0x33 (64-bit) or 0x23 (compatibility mode)");
+            Require(s.Ss == Selectors.UserDs, "ring-3 SS must be 0x2B");
+            Require(s.StackLevel == 0, "ring 3 runs at stack level 0");
+            Require((s.Rflags & EretFrame.EretuFlagsMask) == 2, "RFLAGS must pass ERETU's checks to be entered");
+            Require(s.Is64BitMode || (s.Rip >> 32 == 0 && s.Rsp >> 32 == 0), "compatibility mode needs RIP and RSP below 4 GiB");
+        }
+        else
+        {
+            Require(cpl == 0 && s.Cs == Selectors.KernelCs && s.Ss == Selectors.KernelDs && s.Is64BitMode, "ring 0 must be CS 0x10, SS 0x18, 64-bit");
+            Require((s.Rflags & EretFrame.EretsFlagsMask) == 2, "RFLAGS must pass ERETS's checks to be entered");
+        }
+        Require(Canonical.IsCanonical(s.Rsp), "RSP must be canonical to be entered");
+        Require(c.Steps.Count is 1 or 2, "the image runs one event and at most one ERETU/ERETS after it");
+
+        var (first, trigger) = FirstOf(c.Steps[0], s);
+        bool thenEret = false;
+        if (c.Steps.Count == 2)
+        {
+            Require(first != FirstStep.Eret && c.Steps[1] is EretuStep or EretsStep, "the second step must be ERETU or ERETS after an event");
+            Require(!(first == FirstStep.Interrupt && (s.Rflags & MachineState.FlagIf) == 0), "an ERET after a masked interrupt has nothing to return from");
+            thenEret = true;
+        }
+
+        var b = new RecordBuilder();
+        // Data pages: every page the case maps, backed by the pool, with their initial contents.
+        var data = new HashSet<ulong>();
+        foreach (var (start, count, access) in Wire.PageRuns(s.Memory))
+            for (int i = 0; i < count; i++)
+            {
+                ulong page = start + (ulong)i * Memory.PageSize;
+                Require(Usable(page), $"page 0x{page:X} lies in the harness's part of the address space");
+                b.MapPage(page, access, code: false);
+                data.Add(page);
+            }
+        // Code pages: RIP's page with the trigger, and the pages an ERET may land on; INT3 everywhere else.
+        ulong rip = s.Rip;
+        Require(Canonical.IsCanonical(rip) && Usable(rip & ~0xFFFUL), "RIP must be canonical and outside the harness");
+        var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, (rip + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
+        if (first == FirstStep.Eret)
+            foreach (var landing in EretLandings(s))
+                if (Canonical.IsCanonical(landing) && Usable(landing & ~0xFFFUL) && !data.Contains(landing & ~0xFFFUL)) codePages.Add(landing & ~0xFFFUL);
+        foreach (var page in codePages)
+        {
+            Require(!data.Contains(page), $"code page 0x{page:X} is also one of the case's data pages");
+            b.MapPage(page, PageAccess.Present | PageAccess.User, code: true);
+        }
+        for (int i = 0; i < trigger.Length; i++) b.PokeByte(rip + (ulong)i, trigger[i]);
+        // The entry page: the harness's stubs, wherever CONFIG puts them.
+        ulong entry = s.Fred.Config.EntryPoint;
+        Require(Canonical.IsCanonical(entry) && Usable(entry), "CONFIG's entry point must be canonical and outside the harness");
+        Require(!data.Contains(entry) && !codePages.Contains(entry), "CONFIG's entry page collides with another page of the case");
+        b.MapPhysical(entry, Layout.EntryPage, writable: false, user: false);
+        foreach (var q in s.Memory.NonZeroQuadwords) b.PokeQuad(q.Key, q.Value);
+        if (c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.PF } pf })
+            Require(!codePages.Contains(pf.EventData & ~0xFFFUL) && (pf.EventData & ~0xFFFUL) != (entry & ~0xFFFUL),
+                "the #PF address lies in a page the image maps for code");
+
+        ulong icr = first == FirstStep.Interrupt ? 0x4_0000UL | ((DeliverStep)c.Steps[0]).Event.Vector : 0;
+        bool user = cpl == 3;
+        var msrs = new List<(uint, ulong)>
+        {
+            (0xC000_0080, s.Efer), (0xC000_0081, s.Star),
+            (0xC000_0101, user ? s.KernelGsBase : s.GsBase), (0xC000_0102, user ? s.GsBase : s.KernelGsBase), // ERETU swaps them
+            (0x1CC, s.Fred.Rsp0), (0x1CD, s.Fred.Rsp1), (0x1CE, s.Fred.Rsp2), (0x1CF, s.Fred.Rsp3),
+            (0x1D0, s.Fred.StackLevels.Value), (0x1D4, s.Fred.Config.Value),
+        };
+        ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
+        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
+        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length), rec), null);
+    }
+
+    /// <summary>True when a page is outside the harness's identity map and the APIC's 2 MiB page.</summary>
+    static bool Usable(ulong page) => page >= Layout.HarnessLimit && (page & ~0x1F_FFFFUL) != Layout.Apic;
+
+    /// <summary>Where an ERET that starts a case may land: the RIP in its frame (and its low half for compatibility mode).</summary>
+    static IEnumerable<ulong> EretLandings(MachineState s)
+    {
+        ulong r = s.Memory.Peek(s.Rsp + 8, 8);
+        yield return r;
+        yield return r & 0xFFFF_FFFF;
+    }
+
+    /// <summary>The first step: how it is raised, and the bytes placed at RIP.</summary>
+    static (FirstStep, byte[]) FirstOf(Step step, MachineState s)
+    {
+        bool b64 = s.Is64BitMode;
+        switch (step)
+        {
+            case ExecuteStep { Bytes: var bytes }:
+                var d = Iced.Intel.Decoder.Create(b64 ? 64 : 32, new ByteArrayCodeReader(bytes));
+                d.IP = 0;
+                d.Decode(out var insn);
+                Require(d.LastError == DecoderError.None, "the instruction bytes do not decode");
+                Require(insn.Mnemonic is Mnemonic.Int or Mnemonic.Int3 or Mnemonic.Int1 or Mnemonic.Into or Mnemonic.Syscall or Mnemonic.Sysenter or Mnemonic.Ud2,
+                    $"{insn.Mnemonic} is not an instruction the image raises events with");
+                return (FirstStep.Instruction, bytes[..insn.Length]);
+            case EretuStep:
+                Require(s.Cpl == 0, "ERETU runs in ring 0");
+                return (FirstStep.Eret, [0xF3, 0x0F, 0x01, 0xCA]);
+            case EretsStep:
+                Require(s.Cpl == 0, "ERETS runs in ring 0");
+                return (FirstStep.Eret, [0xF2, 0x0F, 0x01, 0xCA]);
+            case DeliverStep { Event: var e }:
+                Require(!e.Nested, "an event cannot be injected as nested");
+                switch (e.Type, e.Vector)
+                {
+                    case (EventType.ExternalInterrupt, >= 32):
+                        return (FirstStep.Interrupt, []);
+                    case (EventType.HardwareException, Vector.DE):
+                        return (FirstStep.Instruction, [0xF6, 0xF4]);          // DIV AH always overflows
+                    case (EventType.HardwareException, Vector.UD):
+                        return (FirstStep.Instruction, [0x0F, 0x0B]);          // UD2
+                    case (EventType.HardwareException, Vector.GP):
+                        Require(e.ErrorCode == 0 && b64, "#GP is raised by a non-canonical access, error code 0, in 64-bit mode");
+                        return (FirstStep.Instruction, MovAl(0x8000_0000_0000_0000UL, write: false, b64));
+                    case (EventType.HardwareException, Vector.PF):
+                        return (FirstStep.Instruction, PageFault(s, e));
+                    default:
+                        throw new DeclineException($"event type {(int)e.Type} vector {e.Vector} cannot be raised by the image");
+                }
+            default:
+                throw new DeclineException($"a first step \"{step}\" cannot be run by the image");
+        }
+    }
+
+    /// <summary>MOV AL, [moffs] or MOV [moffs], AL: a one-byte access that changes nothing when it faults.</summary>
+    static byte[] MovAl(ulong address, bool write, bool b64)
+    {
+        var bytes = new List<byte> { (byte)(write ? 0xA2 : 0xA0) };
+        if (b64) bytes.AddRange(BitConverter.GetBytes(address));
+        else bytes.AddRange(BitConverter.GetBytes((uint)address));
+        return [.. bytes];
+    }
+
+    /// <summary>A one-byte access that raises exactly the #PF the step asks for, or a decline.</summary>
+    static byte[] PageFault(MachineState s, Event e)
+    {
+        ulong addr = e.EventData;
+        Require(Canonical.IsCanonical(addr) && (s.Is64BitMode || addr >> 32 == 0), "the #PF address must be reachable by a data access");
+        Require((e.ErrorCode & ~7UL) == 0, "only the P, W and U bits of a #PF error code can be produced by a data access");
+        bool write = (e.ErrorCode & 2) != 0, user = (e.ErrorCode & 4) != 0;
+        Require(user == (s.Cpl == 3), "the U bit of the #PF error code must match the CPL");
+        var access = s.Memory.AccessOf(addr);
+        bool present = (access & PageAccess.Present) != 0;
+        bool faults = !present || (write && (access & PageAccess.Writable) == 0) || (user && (access & PageAccess.User) == 0);
+        Require(faults && present == ((e.ErrorCode & 1) != 0), "the #PF error code does not match the page the address lies in");
+        Require(addr >= Layout.HarnessLimit && (addr & ~0x1F_FFFFUL) != Layout.Apic, "the #PF address lies in the harness");
+        return MovAl(addr, write, s.Is64BitMode);
+    }
+}

@@ -1,0 +1,59 @@
+namespace Fred.Image;
+
+/// <summary>Offsets of the harness's variables from <see cref="Layout.Globals"/>.</summary>
+public static class Globals
+{
+    public const ulong HandlerPtr = Layout.Globals + 0x00;
+    public const ulong SaveRax = Layout.Globals + 0x08;
+    public const ulong SaveRcx = Layout.Globals + 0x10;
+    public const ulong SaveRdx = Layout.Globals + 0x18;
+    public const ulong SaveR11 = Layout.Globals + 0x20;
+    public const ulong SaveRbx = Layout.Globals + 0x28;
+    public const ulong SaveRsi = Layout.Globals + 0x30;
+    public const ulong SaveRdi = Layout.Globals + 0x38;
+    public const ulong SaveR8 = Layout.Globals + 0x40;
+    public const ulong EntryKind = Layout.Globals + 0x48;
+    public const ulong Phase = Layout.Globals + 0x50;
+    public const ulong CasePtr = Layout.Globals + 0x58;
+    public const ulong CasesLeft = Layout.Globals + 0x60;
+    public const ulong Sum = Layout.Globals + 0x68;
+    public const ulong EntryRsp = Layout.Globals + 0x78;
+    public const ulong HarnessCr4 = Layout.Globals + 0x80;
+    public const ulong SaveR9 = Layout.Globals + 0x88;
+    /// <summary>The observation block: <see cref="Observation.FieldCount"/> quadwords.</summary>
+    public const ulong Obs = Layout.Globals + 0x100;
+    /// <summary>The harness's own MSR settings: a count, then (msr, value) pairs.</summary>
+    public const ulong HarnessMsrs = Layout.Globals + 0x400;
+    /// <summary>The handler's private stack top.</summary>
+    public const ulong HandlerStackTop = 0x2D000;
+}
+
+/// <summary>What the harness is doing when an event arrives.</summary>
+public enum Phase : ulong
+{
+    /// <summary>Between cases.</summary>
+    Idle = 0,
+    /// <summary>The harness's own INT1, taken to reach the case's stack level before entering the case.</summary>
+    Enter = 1,
+    /// <summary>Loading the case's state; an event now means the emulator refused part of it.</summary>
+    Setup = 2,
+    /// <summary>The case runs; the next event is its first step's.</summary>
+    Case = 3,
+    /// <summary>The harness executed the case's ERETU/ERETS; the next event is its fault or the landing probe.</summary>
+    Return = 4,
+}
+
+/// <summary>Quadword offsets inside a case record (spec/image-format.md).</summary>
+public static class Record
+{
+    public const int Length = 0, Index = 1, Mode = 2, Pml4 = 3, Rip = 4, Rsp = 5, Rflags = 6, Cs = 7, Ss = 8, Rax = 9, Rcx = 10,
+        R11 = 11, Cr2 = 12, Cr4 = 13, Gdtr = 14, Icr = 16, After = 17, Delta = 18, MsrCount = 19, Msrs = 20, MaxMsrs = 12,
+        Program = Msrs + 2 * MaxMsrs;
+
+    /// <summary>Mode bit 0: enter the case with ERETU (ring 3); otherwise ERETS.</summary>
+    public const ulong ModeUser = 1;
+    /// <summary>What follows the first event: end the case, or the harness's ERETU / ERETS.</summary>
+    public const ulong AfterEnd = 0, AfterEretu = 1, AfterErets = 2;
+    /// <summary>Memory-program operations, four quadwords each: op, a, b, c.</summary>
+    public const ulong OpEnd = 0, OpZero = 1, OpFillPte = 2, OpPoke = 3, OpFillByte = 4;
+}

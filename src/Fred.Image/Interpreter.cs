@@ -1,0 +1,131 @@
+using Fred.Dut;
+using Fred.Model;
+
+namespace Fred.Image;
+
+/// <summary>
+/// Turns what the harness printed for a case into the protocol's answer: the outcome and the state after each step,
+/// as far as the harness can observe it (spec/image-format.md, "What the image observes"). Fields it cannot observe
+/// keep their values from before the step; the image's profile lists them as unobserved.
+/// </summary>
+public static class Interpreter
+{
+    /// <summary>The state fields the harness observes; the rest are listed by the image's profile as unobserved.</summary>
+    public static readonly string[] Observed =
+        ["rip", "rsp", "rflags", "cs", "ss", "rax", "rcx", "r11", "gs_base", "kernel_gs_base", "cr2", "fred_config", "l"];
+
+    /// <summary>The answer for one case.</summary>
+    /// <param name="r">The realized case.</param>
+    /// <param name="obs">What the harness printed for it (possibly nothing).</param>
+    /// <param name="h">The harness's addresses.</param>
+    /// <param name="stoppedHere">The emulator stopped while this case ran (for example a triple fault).</param>
+    /// <param name="shutdown">The emulator's log says the processor shut down.</param>
+    public static CaseResult Answer(Realized r, IReadOnlyList<Observation> obs, HarnessCode h, bool stoppedHere, bool shutdown)
+    {
+        var c = r.Case;
+        var s0 = c.Initial;
+        if (obs.FirstOrDefault(o => o.Letter == 'X') is { } x)
+            return new DutBroke(c.Id, "dut-error", $"the emulator refused the case's state while the harness loaded it: {Describe(x)}");
+        var d = obs.FirstOrDefault(o => o.Letter == 'D');
+        if (d is null)
+        {
+            if (stoppedHere && shutdown) return new Answered(c.Id, [new StepAnswer(new Outcome(OutcomeKind.Shutdown), s0, [])]);
+            return new DutBroke(c.Id, "dut-error", stoppedHere ? "the emulator stopped before the case's first event reached the harness"
+                : "the harness printed no observation for the case");
+        }
+        var steps = new List<StepAnswer>();
+        MachineState s1;
+        switch (r.Plan.First)
+        {
+            case FirstStep.Eret:
+                steps.Add(AfterEret(s0, d, faultAt: [s0.Rip]));
+                return new Answered(c.Id, steps);
+            case FirstStep.Interrupt when IsProbe(d) && d.Frame(1) == s0.Rip + 1:
+                // The interrupt did not arrive before the first instruction ran: it was masked.
+                steps.Add(new StepAnswer(new Outcome(OutcomeKind.Masked), s0, []));
+                return new Answered(c.Id, steps);
+            default:
+                var (answer, after) = Delivered(s0, d);
+                steps.Add(answer);
+                s1 = after;
+                break;
+        }
+        if (!r.Plan.ThenEret) return new Answered(c.Id, steps);
+        var ret = obs.FirstOrDefault(o => o.Letter == 'R');
+        if (ret is null)
+            return new DutBroke(c.Id, "dut-error", stoppedHere ? "the emulator stopped after the harness's ERET" : "the harness printed nothing after its ERET");
+        steps.Add(AfterEret(s1, ret, faultAt: [h.EretuAt, h.EretsAt]));
+        return new Answered(c.Id, steps);
+    }
+
+    /// <summary>The event a frame records.</summary>
+    public static Event EventOf(Observation o) =>
+        new((EventType)((o.Frame(5) >> 48) & 0xF), (byte)(o.Frame(5) >> 32), o.Frame(0), o.Frame(6), (byte)(o.Frame(5) >> 60));
+
+    static bool IsProbe(Observation o) => EventOf(o) is { Type: EventType.SoftwareException, Vector: Vector.BP };
+
+    /// <summary>A delivery: the handler's registers, and the frame as the quadwords written.</summary>
+    static (StepAnswer, MachineState) Delivered(MachineState before, Observation o)
+    {
+        ulong rsp = o[ObsField.Rsp];
+        var writes = Enumerable.Range(0, 8).Select(i => KeyValuePair.Create(rsp + 8UL * (ulong)i, o.Frame(i))).ToArray();
+        var memory = before.Memory;
+        foreach (var w in writes) memory = memory.Poke(w.Key, 8, w.Value);
+        var after = before with
+        {
+            Rip = before.Fred.Config.EntryPoint + (o[ObsField.EntryKind] == 1 ? 256UL : 0),
+            Rsp = rsp,
+            Rflags = o[ObsField.Rflags],
+            Cs = (ushort)o[ObsField.Cs],
+            Ss = (ushort)o[ObsField.Ss],
+            Is64BitMode = true,
+            Rax = o[ObsField.Rax],
+            Rcx = o[ObsField.Rcx],
+            R11 = o[ObsField.R11],
+            GsBase = o[ObsField.GsBase],
+            KernelGsBase = o[ObsField.KernelGsBase],
+            Cr2 = o[ObsField.Cr2],
+            Fred = before.Fred with { Config = new FredConfig(o[ObsField.FredConfig]) },
+            Memory = memory,
+        };
+        var e = EventOf(o);
+        return (new StepAnswer(new Outcome(OutcomeKind.Delivered, new Event(e.Type, e.Vector, e.ErrorCode)), after, writes), after);
+    }
+
+    /// <summary>
+    /// After an ERET: a #GP raised at the ERET itself is its fault; any other event is the landing probe, whose frame
+    /// gives the context the ERET returned to.
+    /// </summary>
+    static StepAnswer AfterEret(MachineState before, Observation o, ulong[] faultAt)
+    {
+        var e = EventOf(o);
+        if (e is { Type: EventType.HardwareException, Vector: Vector.GP } && faultAt.Contains(o.Frame(1)) && (o.Frame(2) & 0xFFFF) == Selectors.KernelCs)
+            return new StepAnswer(Outcome.Faulted(new Event(EventType.HardwareException, Vector.GP, o.Frame(0))), before, []);
+        ulong cs = o.Frame(2) & 0xFFFF;
+        bool user = (cs & 3) == 3;
+        var after = before with
+        {
+            Rip = o.Frame(1) - e.InstructionLength,
+            Rsp = o.Frame(4),
+            Rflags = o.Frame(3),
+            Cs = (ushort)cs,
+            Ss = (ushort)(o.Frame(5) & 0xFFFF),
+            Is64BitMode = ((o.Frame(5) >> 57) & 1) != 0,
+            Rax = o[ObsField.Rax],
+            Rcx = o[ObsField.Rcx],
+            R11 = o[ObsField.R11],
+            // The probe's own delivery from ring 3 swapped the GS bases once more.
+            GsBase = user ? o[ObsField.KernelGsBase] : o[ObsField.GsBase],
+            KernelGsBase = user ? o[ObsField.GsBase] : o[ObsField.KernelGsBase],
+            Cr2 = e is { Type: EventType.HardwareException, Vector: Vector.PF } ? before.Cr2 : o[ObsField.Cr2],
+            Fred = before.Fred with { Config = before.Fred.Config.WithCurrentStackLevel(user ? 0 : (int)((o.Frame(2) >> 16) & 3)) },
+        };
+        return new StepAnswer(Outcome.Returned, after, []);
+    }
+
+    static string Describe(Observation o)
+    {
+        var e = EventOf(o);
+        return $"event type {(int)e.Type} vector {e.Vector} error 0x{e.ErrorCode:X} at RIP 0x{o.Frame(1):X}";
+    }
+}
