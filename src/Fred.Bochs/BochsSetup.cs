@@ -13,7 +13,7 @@ public static class BochsSetup
         binary = Path.GetFullPath(binary);
         string prefix = Path.GetDirectoryName(Path.GetDirectoryName(binary)) ?? "/usr";
         bios ??= First(Path.Combine(prefix, "share", "bochs", "BIOS-bochs-latest"), "/usr/share/bochs/BIOS-bochs-latest");
-        vgabios ??= First(Path.Combine(prefix, "share", "bochs", "VGABIOS-lgpl-latest"), "/usr/share/vgabios/vgabios.bin",
+        vgabios ??= First(Path.Combine(prefix, "share", "bochs", "VGABIOS-lgpl-latest"), Path.Combine(prefix, "share", "bochs", "VGABIOS-lgpl-latest.bin"), "/usr/share/vgabios/vgabios.bin",
             "/usr/share/bochs/VGABIOS-lgpl-latest");
         if (bios is null || !File.Exists(bios)) return fail($"no BIOS image: looked in {prefix}/share/bochs and /usr/share/bochs; give --bios FILE", 2);
         if (vgabios is null || !File.Exists(vgabios)) return fail($"no VGA BIOS image: looked in {prefix}/share/bochs and /usr/share/vgabios; give --vgabios FILE", 2);

@@ -76,7 +76,7 @@ if (probe)
 }
 
 var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-var hello = new DutHello($"bochs via fred image ({Path.GetFileName(settings.Binary)}{(cpu is null ? "" : $", cpu {cpu}")})", ProtocolVersion.Current, [Revision.Fred5], []);
+var hello = new DutHello($"bochs via fred image ({Path.GetFileName(settings.Binary)}{(cpu is null ? "" : $", cpu {cpu}")})", ProtocolVersion.Current, [Revision.Fred5], [DutFeatures.Compat, DutFeatures.RealEvents]);
 stdout.WriteLine(Wire.Hello(hello));
 stdout.Flush();
 

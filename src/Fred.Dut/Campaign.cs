@@ -79,7 +79,8 @@ public static class Campaign
     public static Arbitraries.DutShape ShapeFor(DutHello hello, DutProfile profile) => new(
         profile.Revisions.Intersect(hello.Revisions).ToArray(),
         hello.Features.Contains(DutFeatures.Cet) && !profile.Allows(DutProfile.NoCet),
-        hello.Features.Contains(DutFeatures.Compat) && !profile.Allows(DutProfile.NoCompat));
+        hello.Features.Contains(DutFeatures.Compat) && !profile.Allows(DutProfile.NoCompat),
+        hello.Features.Contains(DutFeatures.RealEvents));
 
     /// <summary>Regenerates case i of a seed.</summary>
     public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)

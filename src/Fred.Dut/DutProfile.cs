@@ -14,6 +14,12 @@ public sealed record Divergence(string Name, string Meaning, string Effect);
 /// </summary>
 public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, IReadOnlySet<string> Allowed, string Source)
 {
+    /// <summary>
+    /// State fields the DUT cannot observe (a boot image cannot read NMI blocking, for example): the DUT reports them
+    /// unchanged and the comparator does not compare them. Set with <c>unobserved = field, field</c>.
+    /// </summary>
+    public IReadOnlySet<string> Unobserved { get; init; } = new HashSet<string>();
+
     /// <summary>No CET: generated states never enable shadow stacks or IBT; the CET registers are not compared.</summary>
     public const string NoCet = "no-cet";
     /// <summary>No compatibility mode: generated contexts are all 64-bit.</summary>
@@ -26,6 +32,8 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
     public const string DebugEventDataPartial = "db-event-data-partial";
     /// <summary>#NM event data (IA32_XFD_ERR) is always 0.</summary>
     public const string NmEventDataAbsent = "nm-event-data-absent";
+    /// <summary>RFLAGS.RF after a successful ERETU/ERETS is not compared (a boot image sees it only through a later event).</summary>
+    public const string RfAfterReturnUnobserved = "rf-after-return-unobserved";
     /// <summary>CR2 is not compared.</summary>
     public const string Cr2NotWritten = "cr2-not-written";
 
@@ -39,6 +47,7 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
         new(DebugEventDataPartial, "#DB event data holds only B0-B3 and BS", "the comparator accepts the expected event data masked with 0x400F for #DB"),
         new(NmEventDataAbsent, "#NM event data is always 0 (no XFD)", "the comparator accepts 0 as the event data of a #NM frame"),
         new(Cr2NotWritten, "CR2 is not written (or not observable)", "the comparator skips cr2"),
+        new(RfAfterReturnUnobserved, "RFLAGS.RF after ERETU/ERETS cannot be observed", "the comparator accepts rflags after a returned step that differs only in RF (bit 16)"),
     ];
 
     /// <summary>The strict profile: both revisions, no divergence.</summary>
@@ -49,7 +58,8 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
 
     /// <summary>The profile as the reports print it.</summary>
     public override string ToString() =>
-        $"{Name} (revisions {string.Join(", ", Revisions.Select(Wire.RevisionName))}; allowed: {(Allowed.Count == 0 ? "nothing" : string.Join(", ", Allowed.Order()))})";
+        $"{Name} (revisions {string.Join(", ", Revisions.Select(Wire.RevisionName))}; allowed: {(Allowed.Count == 0 ? "nothing" : string.Join(", ", Allowed.Order()))}" +
+        (Unobserved.Count == 0 ? ")" : $"; unobserved: {string.Join(", ", Unobserved.Order())})");
 
     /// <summary>Reads a profile file. A malformed file gets an error naming the file, the line and the problem.</summary>
     public static DutProfile Load(string path)
@@ -67,6 +77,7 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
         string? name = null;
         Revision[]? revisions = null;
         var allowed = new HashSet<string>();
+        HashSet<string>? unobserved = null;
         for (int i = 0; i < lines.Count; i++)
         {
             string where = $"{source}:{i + 1}";
@@ -85,7 +96,7 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
                 continue;
             }
             int eq = line.IndexOf('=');
-            if (eq < 0) throw new ProfileException($"{where}: expected \"name = ...\", \"revisions = ...\" or \"allow <divergence>\", found \"{line}\"");
+            if (eq < 0) throw new ProfileException($"{where}: expected \"name = ...\", \"revisions = ...\", \"unobserved = ...\" or \"allow <divergence>\", found \"{line}\"");
             string key = line[..eq].Trim(), value = line[(eq + 1)..].Trim();
             switch (key)
             {
@@ -105,11 +116,25 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
                         _ => throw new ProfileException($"{where}: unknown revision \"{p}\" (expected fred3 or fred5)"),
                     }).Distinct().ToArray();
                     break;
+                case "unobserved":
+                    if (unobserved is not null) throw new ProfileException($"{where}: unobserved is set twice");
+                    unobserved = [];
+                    foreach (var f in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        if (!StateFields.Names.Contains(f))
+                            throw new ProfileException($"{where}: unknown state field \"{f}\" (known: {string.Join(", ", StateFields.Names)})");
+                        if (!unobserved.Add(f)) throw new ProfileException($"{where}: \"{f}\" is listed twice");
+                    }
+                    if (unobserved.Count == 0) throw new ProfileException($"{where}: unobserved is empty (expected state field names)");
+                    break;
                 default:
-                    throw new ProfileException($"{where}: unknown setting \"{key}\" (expected name or revisions)");
+                    throw new ProfileException($"{where}: unknown setting \"{key}\" (expected name, revisions or unobserved)");
             }
         }
-        return new DutProfile(name ?? Path.GetFileNameWithoutExtension(source), revisions ?? [Revision.Fred3, Revision.Fred5], allowed, source);
+        return new DutProfile(name ?? Path.GetFileNameWithoutExtension(source), revisions ?? [Revision.Fred3, Revision.Fred5], allowed, source)
+        {
+            Unobserved = unobserved ?? [],
+        };
     }
 }
 

@@ -23,8 +23,15 @@ public static class DutFeatures
     public const string Cet = "cet";
     /// <summary>Compatibility-mode contexts (32-bit code under a 64-bit kernel).</summary>
     public const string Compat = "compat";
-    /// <summary>Every feature this build of Fred knows.</summary>
+    /// <summary>
+    /// Not an ability but a limit: the DUT raises events only with real instructions and interrupts (a boot image), so
+    /// Fred generates cases it can realize (spec/image-format.md).
+    /// </summary>
+    public const string RealEvents = "real-events";
+    /// <summary>Every feature the model DUT announces.</summary>
     public static readonly string[] All = [Cet, Compat];
+    /// <summary>Every feature name this build of Fred knows.</summary>
+    public static readonly string[] Known = [Cet, Compat, RealEvents];
 }
 
 /// <summary>One test case: a revision, an initial state (registers, MSRs, memory) and the steps to run.</summary>

@@ -503,7 +503,12 @@ public static class Arbitraries
     // ---- DUT campaigns -------------------------------------------------------------------------------
 
     /// <summary>What a DUT implements, as the campaign generators need it (from its hello and its profile).</summary>
-    public sealed record DutShape(IReadOnlyList<Revision> Revisions, bool Cet, bool Compat)
+    /// <param name="Revisions">Revisions to generate.</param>
+    /// <param name="Cet">The DUT implements CET.</param>
+    /// <param name="Compat">The DUT runs compatibility-mode code.</param>
+    /// <param name="RealEvents">The DUT raises events only with real instructions and interrupts (a boot image): generate
+    /// <see cref="RealEventScenario"/> cases.</param>
+    public sealed record DutShape(IReadOnlyList<Revision> Revisions, bool Cet, bool Compat, bool RealEvents = false)
     {
         /// <summary>Everything the model implements.</summary>
         public static DutShape Full { get; } = new([Revision.Fred3, Revision.Fred5], true, true);
@@ -528,6 +533,8 @@ public static class Arbitraries
     /// </summary>
     public static Gen<Scenario> DutScenario(DutShape shape)
     {
+        if (shape.RealEvents)
+            return RealEventScenario.Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode));
         var sequences = Gen.Sized(size =>
             from s in Context
             from steps in StepsFrom(s, [], Math.Clamp(size / 4, 2, 16))
@@ -619,4 +626,93 @@ public static class Arbitraries
             if (sc.Steps[i] is WrmsrStep { Value: not 0 } w)
                 yield return sc with { Steps = [.. sc.Steps[..i], w with { Value = w.Value & (w.Value - 1) }, .. sc.Steps[(i + 1)..]] };
     }
+
+    // ---- cases a boot image can raise for real (spec/image-format.md) --------------------------------------
+
+    /// <summary>
+    /// Contexts a boot image can enter: ring 0 at any stack level, ring 3 in 64-bit or compatibility mode, code and
+    /// stacks outside the image's low 64 MiB, TF clear, revision Fred5, no CET.
+    /// </summary>
+    public static Gen<MachineState> RealContext { get; } =
+        from ring in Gen.Elements(0, 3)
+        from compat in ring == 3 ? Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))) : Gen.Constant(false)
+        from msrs in ValidMsrs
+        from level in ring == 0 ? Level : Gen.Constant(0)
+        from flags in ring == 0 ? KernelRflags : UserRflags
+        from interruptsOn in Gen.Frequency((4, Gen.Constant(true)), (1, Gen.Constant(false)))
+        from ripOffset in Gen.Choose(0, 0xFFF)
+        from rspOffset in Gen.Choose(0x800, 0x3FF8)
+        from regs in Gen.ArrayOf(UInt64, 4)
+        from gs in Gen.ArrayOf(CanonicalAddress, 2)
+        let f = (flags & ~MachineState.FlagTf & ~MachineState.FlagIf) | (interruptsOn ? MachineState.FlagIf : 0)
+        let m = msrs with { Config = msrs.Config.WithCurrentStackLevel(level) }
+        let kernel = World.Kernel(Revision.Fred5) with { Fred = m with { Config = new FredConfig(m.Config.Value & ~8UL) } }
+        let common = ring == 0
+            ? kernel with { Rip = World.ImageKernelCode + (ulong)ripOffset, Rsp = World.KernelStackBase + (ulong)rspOffset }
+            : compat
+                ? kernel with { Cs = Selectors.User32Cs, Ss = Selectors.UserDs, Is64BitMode = false, Rip = World.ImageUserCode32 + (ulong)ripOffset,
+                    Rsp = World.CompatStackBase + (ulong)rspOffset, Memory = kernel.Memory.Map(World.CompatStackBase, World.StackRegion, PageAccess.UserData) }
+                : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
+        select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] };
+
+    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #GP, #PF or an interrupt.</summary>
+    public static Gen<Step> RealEvent(MachineState s)
+    {
+        var insn =
+            from opcode in Gen.Frequency(
+                (4, Gen.Choose(0, 255).Select(n => new byte[] { 0xCD, (byte)n })),
+                (2, Gen.Constant(new byte[] { 0xCC })), (2, Gen.Constant(new byte[] { 0xF1 })), (2, Gen.Constant(new byte[] { 0xCE })),
+                (2, Gen.Constant(new byte[] { 0x0F, 0x05 })), (2, Gen.Constant(new byte[] { 0x0F, 0x34 })), (1, Gen.Constant(new byte[] { 0x0F, 0x0B })))
+            from prefix in Gen.Frequency((6, Gen.Constant(Array.Empty<byte>())), (1, Gen.Elements<byte[]>([0x66], [0xF3], [0x2E], [0x67, 0x3E])), (1, Gen.Constant(new byte[] { 0xF0 })))
+            select (Step)new ExecuteStep([.. prefix, .. opcode]);
+        // #PF: an unmapped address, a read-only page written, or (from ring 3) a supervisor page.
+        bool user = s.Cpl == 3;
+        var unmapped = (s.Is64BitMode ? CanonicalAddress.Where(a => a >= 0x1000_0000 && s.Memory.AccessOf(a) == PageAccess.None && (a >> 39) != 0x1FF)
+            : Gen.Choose(0x1000, 0x7FFF).Select(p => (ulong)p << 16)).Select(a => (a, 0UL));
+        var pageFault =
+            from target in Gen.Frequency((3, unmapped),
+                (1, Gen.Constant((World.GdtBase + 0x800, 3UL))),                       // write to the read-only GDT page
+                (user ? 1 : 0, Gen.Constant((World.KernelStackBase + 0x100, 1UL))))     // ring 3 touching a supervisor page
+            from write in target.Item2 == 3 ? Gen.Constant(true) : Gen.Elements(false, true)
+            let present = target.Item2 != 0
+            select (Step)new DeliverStep(Event.PageFault((present ? 1UL : 0) | (write ? 2UL : 0) | (user ? 4UL : 0), target.Item1));
+        var all = new List<(int, Gen<Step>)>
+        {
+            (8, insn),
+            (2, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.DE)))),
+            (1, Gen.Constant((Step)new DeliverStep(Event.InvalidOpcode))),
+            (3, pageFault),
+            (3, Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v)))),
+        };
+        if (s.Is64BitMode) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.GeneralProtection()))));
+        return Gen.Frequency(all.ToArray());
+    }
+
+    /// <summary>
+    /// Cases for a DUT that raises events only for real (a boot image): one event, optionally the ERETU/ERETS that
+    /// returns from it; or an ERET at ring 0 over the frame of such an event, broken or with its stack level changed.
+    /// </summary>
+    public static Gen<Scenario> RealEventScenario { get; } = Gen.Frequency<Scenario>(
+        (4, from s in RealContext
+            from e in RealEvent(s)
+            from back in Gen.Elements(false, true)
+            select back && e is not DeliverStep { Event.Type: EventType.ExternalInterrupt } || back && (s.Rflags & MachineState.FlagIf) != 0
+                ? new Scenario(s, [e, s.Cpl == 3 ? new EretuStep() : new EretsStep()])
+                : new Scenario(s, [e])),
+        (1, from s in RealContext
+            from e in RealEvent(s)
+            let r = e.Apply(s)
+            where r.Outcome.Kind == OutcomeKind.Delivered
+            from ripOffset in Gen.Choose(0, 0xFF0)
+            from breakage in Gen.Frequency((2, Gen.Constant<(int Slot, Func<ulong, MachineState, ulong> Break)?>(null)),
+                (2, Breakage(s.Cpl == 3).Select(b => ((int, Func<ulong, MachineState, ulong>)?)b)),
+                (1, Level.Select(l => ((int, Func<ulong, MachineState, ulong>)?)(2, (w, _) => (w & ~(3UL << 16)) | ((ulong)(uint)l << 16)))))
+            from wrongEret in Gen.Frequency((5, Gen.Constant(false)), (1, Gen.Constant(true)))
+            let h = r.State
+            let at = breakage is { } b ? FrameAddress(h, b.Item1) : 0
+            let broken = breakage is { } bb ? h with { Memory = h.Memory.Poke(at, 8, bb.Item2(h.Memory.Peek(at, 8), h)) } : h
+            select new Scenario(broken with { Rip = World.ImageKernelCode + (ulong)ripOffset },
+                [(s.Cpl == 3) != wrongEret ? new EretuStep() : new EretsStep()]))
+        );
 }
+

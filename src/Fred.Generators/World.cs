@@ -21,6 +21,14 @@ public static class World
     public const ulong ShadowStackBase = 0xFFFF_C900_0040_0000;
     /// <summary>GDT address.</summary>
     public const ulong GdtBase = 0xFFFF_FE00_0000_1000;
+    /// <summary>Ring-0 code of boot-image cases (spec/image-format.md): outside the image's low 64 MiB.</summary>
+    public const ulong ImageKernelCode = 0xFFFF_FFFF_8100_0000;
+    /// <summary>64-bit ring-3 code of boot-image cases.</summary>
+    public const ulong ImageUserCode = 0x0000_5555_5555_0000;
+    /// <summary>Compatibility-mode code of boot-image cases (below 4 GiB).</summary>
+    public const ulong ImageUserCode32 = 0x5550_0000;
+    /// <summary>Compatibility-mode stack region of boot-image cases (below 4 GiB).</summary>
+    public const ulong CompatStackBase = 0x7FF0_0000;
     /// <summary>Default ring-3 entry point (CONFIG bits 63:12).</summary>
     public const ulong DefaultEntry = 0xFFFF_FFFF_8160_0000;
 

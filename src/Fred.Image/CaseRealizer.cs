@@ -68,6 +68,7 @@ public static class CaseRealizer
             Require((s.Rflags & EretFrame.EretsFlagsMask) == 2, "RFLAGS must pass ERETS's checks to be entered");
         }
         Require(Canonical.IsCanonical(s.Rsp), "RSP must be canonical to be entered");
+        Require(Canonical.IsCanonical(s.GsBase) && Canonical.IsCanonical(s.KernelGsBase), "WRMSR refuses non-canonical GS bases");
         Require(c.Steps.Count is 1 or 2, "the image runs one event and at most one ERETU/ERETS after it");
 
         var (first, trigger) = FirstOf(c.Steps[0], s);

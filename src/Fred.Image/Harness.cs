@@ -8,7 +8,8 @@ namespace Fred.Image;
 /// <param name="Handler">The common event handler the entry stubs jump to.</param>
 /// <param name="EretuAt">Address of the harness's ERETU that carries out a case's <c>eretu</c> step.</param>
 /// <param name="EretsAt">Address of the harness's ERETS that carries out a case's <c>erets</c> step.</param>
-public sealed record HarnessCode(byte[] Code, ulong Handler, ulong EretuAt, ulong EretsAt);
+/// <param name="EnterAt">Addresses of the ERETS and ERETU that enter a case's context.</param>
+public sealed record HarnessCode(byte[] Code, ulong Handler, ulong EretuAt, ulong EretsAt, ulong[] EnterAt);
 
 /// <summary>
 /// The harness: long-mode code that checks CPUID for FRED, programs its own FRED MSRs and CR4.FRED, then runs
@@ -54,7 +55,7 @@ public static class Harness
             hexLoop = L("hexLoop"), digit = L("digit"), printObs = L("printObs"), obsLoop = L("obsLoop"), setHarnessMsrs = L("setHarnessMsrs"),
             hmLoop = L("hmLoop"), hmDone = L("hmDone"), letterR = L("letterR"), letterX = L("letterX"), letterDone = L("letterDone"),
             eretuAt = L("eretuAt"), eretsAt = L("eretsAt"), enterUser = L("enterUser"), halt = L("halt"),
-            printLine = L("printLine"), beginLine = L("beginLine");
+            printLine = L("printLine"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
 
         void Text(string s) { foreach (char c in s) { a.mov(al, (byte)c); a.@out(Layout.DebugPort, al); } }
 
@@ -67,6 +68,9 @@ public static class Harness
         a.mov(fs, ax);
         a.mov(gs, ax);
         a.mov(rsp, Layout.MainStackTop);
+        a.mov(al, 0xFF);                            // mask both PICs: only the case's self-IPIs interrupt
+        a.@out(0x21, al);
+        a.@out(0xA1, al);
         Text("FRED-IMAGE 1\n");
         a.mov(eax, 7);
         a.mov(ecx, 1);
@@ -175,6 +179,8 @@ public static class Harness
         a.mov(__qword_ptr[Globals.SaveR8], r8);
         a.mov(__qword_ptr[Globals.SaveR9], r9);
         a.mov(__qword_ptr[Globals.EntryRsp], rsp);
+        a.cmp(__qword_ptr[Globals.Phase], (int)Phase.Drain);
+        a.je(drain);
         a.mov(rdi, Globals.Obs);
         a.mov(__qword_ptr[rdi + 8], rsp);
         a.mov(rsp, Globals.HandlerStackTop);
@@ -260,6 +266,9 @@ public static class Harness
 
         // ---- entering a case (handler of the harness's INT1, at the case's stack level) ---------------------
         a.Label(ref enterCase);
+        // FRED delivery cleared IF already; CLI says so again for emulators that track interrupt masking apart from
+        // RFLAGS (spec/image-format.md, "Findings").
+        a.cli();
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Setup);
         a.mov(rbx, __qword_ptr[Globals.CasePtr]);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Pml4]);
@@ -315,6 +324,7 @@ public static class Harness
         a.mov(rcx, __qword_ptr[rbx + 8 * Record.Rcx]);
         a.mov(r11, __qword_ptr[rbx + 8 * Record.R11]);
         a.jc(enterUser);
+        a.Label(ref enterErets);
         a.erets();
         a.Label(ref enterUser);
         a.eretu();
@@ -331,6 +341,12 @@ public static class Harness
         a.call(setHarnessMsrs);
         a.mov(rdi, Layout.Apic + 0xB0);
         a.mov(__dword_ptr[rdi], 0);                 // EOI, harmless when nothing is in service
+        // A masked case leaves its interrupt pending: open a window for it and drop it (the Drain path below).
+        a.mov(__qword_ptr[Globals.Phase], (int)Phase.Drain);
+        a.sti();
+        a.nop();
+        a.cli();
+        a.mov(__qword_ptr[Globals.Phase], (int)Phase.Idle);
         a.mov(rbx, __qword_ptr[Globals.CasePtr]);
         a.mov(r9d, 'E');
         a.call(beginLine);
@@ -346,6 +362,13 @@ public static class Harness
         a.mov(__qword_ptr[rdi + 48], 0);
         a.mov(__qword_ptr[rdi + 56], 0);
         a.mov(rsp, rdi);
+        a.erets();
+
+        // ---- a stale interrupt: acknowledge it and return to the drain window ---------------------------------
+        a.Label(ref drain);
+        a.mov(rdi, Layout.Apic + 0xB0);
+        a.mov(__dword_ptr[rdi], 0);
+        Restore();
         a.erets();
 
         // ---- subroutines -----------------------------------------------------------------------------------
@@ -424,6 +447,7 @@ public static class Harness
         var result = a.Assemble(new StreamCodeWriter(ms), Layout.Harness64, BlockEncoderOptions.ReturnNewInstructionOffsets);
         var code = ms.ToArray();
         if (code.Length > (int)(Layout.EntryPage - Layout.Harness64)) throw new InvalidOperationException($"harness is {code.Length} bytes");
-        return new HarnessCode(code, result.GetLabelRIP(handler), result.GetLabelRIP(eretuAt), result.GetLabelRIP(eretsAt));
+        return new HarnessCode(code, result.GetLabelRIP(handler), result.GetLabelRIP(eretuAt), result.GetLabelRIP(eretsAt),
+            [result.GetLabelRIP(enterErets), result.GetLabelRIP(enterUser)]);
     }
 }

@@ -41,6 +41,8 @@ public enum Phase : ulong
     Case = 3,
     /// <summary>The harness executed the case's ERETU/ERETS; the next event is its fault or the landing probe.</summary>
     Return = 4,
+    /// <summary>Taking interrupts left pending by a case (a masked self-IPI); each is acknowledged and dropped.</summary>
+    Drain = 5,
 }
 
 /// <summary>Quadword offsets inside a case record (spec/image-format.md).</summary>

@@ -25,12 +25,14 @@ public static class Interpreter
         var c = r.Case;
         var s0 = c.Initial;
         if (obs.FirstOrDefault(o => o.Letter == 'X') is { } x)
-            return new DutBroke(c.Id, "dut-error", $"the emulator refused the case's state while the harness loaded it: {Describe(x)}");
+            return new DutBroke(c.Id, "harness", $"the emulator refused the case's state while the harness loaded it: {Describe(x)}");
         var d = obs.FirstOrDefault(o => o.Letter == 'D');
+        if (d is not null && h.EnterAt.Contains(d.Frame(1)) && (d.Frame(2) & 0xFFFF) == Selectors.KernelCs)
+            return new DutBroke(c.Id, "harness", $"the harness's ERET into the case's context raised {Describe(d)}");
         if (d is null)
         {
             if (stoppedHere && shutdown) return new Answered(c.Id, [new StepAnswer(new Outcome(OutcomeKind.Shutdown), s0, [])]);
-            return new DutBroke(c.Id, "dut-error", stoppedHere ? "the emulator stopped before the case's first event reached the harness"
+            return new DutBroke(c.Id, "harness", stoppedHere ? "the emulator stopped before the case's first event reached the harness"
                 : "the harness printed no observation for the case");
         }
         var steps = new List<StepAnswer>();
@@ -53,7 +55,7 @@ public static class Interpreter
         if (!r.Plan.ThenEret) return new Answered(c.Id, steps);
         var ret = obs.FirstOrDefault(o => o.Letter == 'R');
         if (ret is null)
-            return new DutBroke(c.Id, "dut-error", stoppedHere ? "the emulator stopped after the harness's ERET" : "the harness printed nothing after its ERET");
+            return new DutBroke(c.Id, "harness", stoppedHere ? "the emulator stopped after the harness's ERET" : "the harness printed nothing after its ERET");
         steps.Add(AfterEret(s1, ret, faultAt: [h.EretuAt, h.EretsAt]));
         return new Answered(c.Id, steps);
     }

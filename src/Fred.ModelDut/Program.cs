@@ -34,7 +34,7 @@ for (int i = 0; i < args.Length; i++)
         case "--features":
             var f = Value();
             features = f == "none" ? [] : f.Split(',', StringSplitOptions.TrimEntries);
-            foreach (var x in features) if (!DutFeatures.All.Contains(x)) Fail<int>($"--features: unknown feature \"{x}\" ({string.Join(", ", DutFeatures.All)})");
+            foreach (var x in features) if (!DutFeatures.Known.Contains(x)) Fail<int>($"--features: unknown feature \"{x}\" ({string.Join(", ", DutFeatures.Known)})");
             break;
         case "--list-mutants":
             foreach (var m in Mutants.All) Console.WriteLine($"{m.Name,-32} {m.Rule,-15} {m.Breaks}");
