@@ -4,7 +4,7 @@ namespace Fred.Bochs;
 public static class BochsSetup
 {
     /// <summary>Resolves the settings, failing with a message naming what is missing.</summary>
-    public static BochsSettings Resolve(string? bochs, string? bios, string? vgabios, string? cpu, string display, bool debuggerRc,
+    public static BochsSettings Resolve(string? bochs, string? bios, string? vgabios, string? cpu, string? display, bool debuggerRc,
         int timeoutMs, string? keep, Func<string, int, BochsSettings> fail)
     {
         string? binary = bochs is { Length: > 0 } ? bochs : FindOnPath("bochs");
@@ -17,6 +17,15 @@ public static class BochsSetup
             "/usr/share/bochs/VGABIOS-lgpl-latest");
         if (bios is null || !File.Exists(bios)) return fail($"no BIOS image: looked in {prefix}/share/bochs and /usr/share/bochs; give --bios FILE", 2);
         if (vgabios is null || !File.Exists(vgabios)) return fail($"no VGA BIOS image: looked in {prefix}/share/bochs and /usr/share/vgabios; give --vgabios FILE", 2);
+        if (display is null)
+        {
+            // A build with plugins and no nogui plugin (Debian's) gets the term display and the debugger's rc file.
+            var plugins = new[] { Path.Combine(prefix, "lib", "bochs", "plugins"), Path.Combine(prefix, "lib", "x86_64-linux-gnu", "bochs", "plugins") }
+                .FirstOrDefault(Directory.Exists);
+            bool noNogui = plugins is not null && Directory.GetFiles(plugins, "libbx_nogui*").Length == 0;
+            display = noNogui ? "term" : "nogui";
+            debuggerRc |= noNogui;
+        }
         return new BochsSettings(binary, bios, vgabios, cpu, display, debuggerRc, timeoutMs, keep);
     }
 

@@ -16,7 +16,7 @@ usage: fred-bochs-dut [--bochs PATH] [--bios FILE] [--vgabios FILE] [--cpu MODEL
   --bochs PATH          the bochs binary (default: $FRED_BOCHS, else bochs on PATH)
   --bios, --vgabios     ROM images (default: found from the bochs installation: PREFIX/share/bochs, /usr/share/vgabios)
   --cpu MODEL           a Bochs CPU model with FRED (default: $FRED_BOCHS_CPU, else Bochs's default CPU)
-  --display LIB         nogui (default) or term (Debian's bochs has no nogui; term implies --debugger-rc)
+  --display LIB         nogui or term (default: nogui, or term with --debugger-rc for a build without the nogui plugin, as Debian's)
   --debugger-rc         start with -rc FILE containing "c" (for builds with the internal debugger)
   --boot-timeout-ms N   wall-clock limit for one boot (default 300000)
   --max-batch N         most cases in one image (default 2000)
@@ -27,7 +27,7 @@ usage: fred-bochs-dut [--bochs PATH] [--bios FILE] [--vgabios FILE] [--cpu MODEL
 
 string? bochs = Environment.GetEnvironmentVariable("FRED_BOCHS"), bios = null, vgabios = null, keep = null;
 string? cpu = Environment.GetEnvironmentVariable("FRED_BOCHS_CPU") is { Length: > 0 } envCpu ? envCpu : null;
-string display = "nogui";
+string? display = null;
 bool debuggerRc = false, probe = false;
 int bootTimeout = 300_000, maxBatch = 2000, idleMs = 30;
 for (int i = 0; i < args.Length; i++)

@@ -11,10 +11,15 @@ usage:
   fred-conform run --dut DUT [options]       run generated cases against a DUT
   fred-conform replay FILE... [--dut DUT]    re-run counterexample files
   fred-conform zoo [options]                 validate the model DUT, then kill every mutant (the kill matrix)
+  fred-conform image --out FILE [options]    compile generated real-event cases into a bootable disk image
   fred-conform list-rules                    the spec rules, by id
   fred-conform list-mutants                  the mutant zoo
 
-DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", or any command line that speaks the protocol.
+DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", "bochs" or "bochs:ARGS" (fred-bochs-dut, the Bochs
+adapter shipped with Fred, with its arguments), or any command line that speaks the protocol.
+
+image options: --count N (default 100), --seed S (default 1), --out FILE (required); the image prints its
+observations on port 0xE9 (spec/image-format.md).
 
 run options:
   --count N           cases to generate (default 1000)
@@ -49,9 +54,10 @@ try
             ["--no-shrink", "--quiet"])),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], [])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
+        "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out"], [])),
         "list-rules" => Commands.ListRules(Args.Parse("list-rules", rest, [], [])),
         "list-mutants" => Commands.ListMutants(Args.Parse("list-mutants", rest, [], [])),
-        _ => throw new UsageException($"unknown command \"{args[0]}\" (run, replay, zoo, list-rules, list-mutants; --help for usage)"),
+        _ => throw new UsageException($"unknown command \"{args[0]}\" (run, replay, zoo, image, list-rules, list-mutants; --help for usage)"),
     };
 }
 catch (UsageException ex) { return Error(ex.Message + "\n(fred-conform --help for usage)"); }

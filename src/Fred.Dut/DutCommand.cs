@@ -1,16 +1,21 @@
 namespace Fred.Dut;
 
-/// <summary>Turns what a user names as the DUT into a command line: <c>model</c>, <c>mutant:NAME</c>, or any command.</summary>
+/// <summary>Turns what a user names as the DUT into a command line: <c>model</c>, <c>mutant:NAME</c>, <c>bochs</c>, <c>bochs:ARGS</c>, or any command.</summary>
 public static class DutCommand
 {
     /// <summary>The command that starts the model DUT shipped next to this assembly, with extra arguments.</summary>
-    public static string ModelDut(string extraArgs = "")
+    public static string ModelDut(string extraArgs = "") => Shipped("fred-model-dut", "the model DUT", extraArgs);
+
+    /// <summary>The command that starts the Bochs adapter shipped next to this assembly, with extra arguments.</summary>
+    public static string BochsDut(string extraArgs = "") => Shipped("fred-bochs-dut", "the Bochs adapter", extraArgs);
+
+    static string Shipped(string name, string what, string extraArgs)
     {
         string dir = AppContext.BaseDirectory;
-        string host = Path.Combine(dir, OperatingSystem.IsWindows() ? "fred-model-dut.exe" : "fred-model-dut");
-        string dll = Path.Combine(dir, "fred-model-dut.dll");
+        string host = Path.Combine(dir, OperatingSystem.IsWindows() ? name + ".exe" : name);
+        string dll = Path.Combine(dir, name + ".dll");
         string cmd = File.Exists(host) ? Quote(host) : File.Exists(dll) ? $"dotnet {Quote(dll)}"
-            : throw new DutStartException($"the model DUT is not installed next to this program ({dll} is missing)");
+            : throw new DutStartException($"{what} is not installed next to this program ({dll} is missing)");
         return extraArgs.Length == 0 ? cmd : $"{cmd} {extraArgs}";
     }
 
@@ -18,6 +23,8 @@ public static class DutCommand
     public static string Resolve(string dut)
     {
         if (dut == "model") return ModelDut();
+        if (dut == "bochs") return BochsDut();
+        if (dut.StartsWith("bochs:", StringComparison.Ordinal)) return BochsDut(dut["bochs:".Length..]);
         if (dut.StartsWith("mutant:", StringComparison.Ordinal))
         {
             string name = dut["mutant:".Length..];

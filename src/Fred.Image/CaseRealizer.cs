@@ -77,6 +77,7 @@ public static class CaseRealizer
         {
             Require(first != FirstStep.Eret && c.Steps[1] is EretuStep or EretsStep, "the second step must be ERETU or ERETS after an event");
             Require(!(first == FirstStep.Interrupt && (s.Rflags & MachineState.FlagIf) == 0), "an ERET after a masked interrupt has nothing to return from");
+            Require(!(c.Steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0), "an ERET after an INTO that raises nothing has nothing to return from");
             thenEret = true;
         }
 

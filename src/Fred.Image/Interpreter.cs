@@ -46,6 +46,11 @@ public static class Interpreter
                 // The interrupt did not arrive before the first instruction ran: it was masked.
                 steps.Add(new StepAnswer(new Outcome(OutcomeKind.Masked), s0, []));
                 return new Answered(c.Id, steps);
+            case FirstStep.Instruction when IsProbe(d) && d.Frame(1) == s0.Rip + (ulong)r.Plan.Length + 1 && r.Plan.Length > 0
+                                              && (d.Frame(2) & 3) == (ulong)s0.Cpl:
+                // The instruction raised nothing (INTO with OF = 0): the INT3 after it is the probe.
+                steps.Add(new StepAnswer(Outcome.Completed, s0 with { Rip = d.Frame(1) - 1 }, []));
+                return new Answered(c.Id, steps);
             default:
                 var (answer, after) = Delivered(s0, d);
                 steps.Add(answer);

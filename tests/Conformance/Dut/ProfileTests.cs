@@ -15,7 +15,10 @@ public class ProfileTests
         { "# c\n\nspeed = 3", "test.profile:3: unknown setting \"speed\"" },
         { "allow no-cet\nallow no-cet", "test.profile:2: \"no-cet\" is allowed twice" },
         { "name = a\nname = b", "test.profile:2: name is set twice" },
-        { "just words", "test.profile:1: expected \"name = ...\", \"revisions = ...\" or \"allow <divergence>\"" },
+        { "just words", "test.profile:1: expected \"name = ...\", \"revisions = ...\", \"unobserved = ...\" or \"allow <divergence>\"" },
+        { "unobserved = rip, nmi_blockd", "test.profile:1: unknown state field \"nmi_blockd\"" },
+        { "unobserved = efer, efer", "test.profile:1: \"efer\" is listed twice" },
+        { "unobserved = efer\nunobserved = star", "test.profile:2: unobserved is set twice" },
         { "allow", "test.profile:1: \"allow\" needs a divergence" },
     };
 
