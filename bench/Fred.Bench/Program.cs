@@ -13,7 +13,6 @@ if (args is ["throughput", ..])
     Console.WriteLine($"{Events:N0} generated-and-checked events in {ms:N0} ms: {Events * 1000L / ms:N0} events/s, {failures} failed");
     return failures == 0 ? 0 : 1;
 }
-if (args is ["tmp"]) { Tmp.Run(); return 0; }
 if (args is ["protocol", ..])
     return ProtocolProbe.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : 1000, ProtocolCorpus.Seed);
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
