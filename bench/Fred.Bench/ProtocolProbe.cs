@@ -44,6 +44,7 @@ public static class ProtocolProbe
         foreach (var i in Enumerable.Range(0, count)) Campaign.Exercised(cases[i], expected[i]).Count();
         Report("exercised rules", sw, count, steps);
         Console.WriteLine($"{count:N0} cases, {steps:N0} events (steps), {bad} disagreed");
+        Console.WriteLine($"the benchmarks' corpus: {ProtocolCorpus.Build().Length:N0} cases, {ProtocolCorpus.Events:N0} steps");
         return bad == 0 ? 0 : 1;
     }
 
