@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using FsCheck;
 using FsCheck.Fluent;
@@ -85,8 +86,30 @@ public static class Campaign
     /// <summary>Regenerates case i of a seed.</summary>
     public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)
     {
-        var sc = Gen.Sample(Arbitraries.DutScenario(shape), size ?? SizeOf(index), RndOf(seed, index), 1)[0];
+        var sc = Gen.Sample(GeneratorFor(shape), size ?? SizeOf(index), RndOf(seed, index), 1)[0];
         return new DutCase(index, sc.Initial, sc.Steps);
+    }
+
+    static readonly ConcurrentDictionary<(string Revisions, bool Cet, bool Compat), Gen<Scenario>> Generators = new();
+
+    /// <summary>The scenario generator of a shape, built once per shape (building it costs as much as a small case).</summary>
+    static Gen<Scenario> GeneratorFor(Arbitraries.DutShape shape) =>
+        Generators.GetOrAdd((string.Join(",", shape.Revisions), shape.Cet, shape.Compat), _ => Arbitraries.DutScenario(shape));
+
+    /// <summary>
+    /// Cases start..start+n-1 and the model's answers, generated on every core. Case i depends on (seed, i) alone, so
+    /// the cases are the same as generating them one by one.
+    /// </summary>
+    static (DutCase[] Cases, Answered[] Expected) Prepare(Arbitraries.DutShape shape, ulong seed, long start, int n)
+    {
+        var cases = new DutCase[n];
+        var expected = new Answered[n];
+        Parallel.For(0, n, k =>
+        {
+            cases[k] = Generate(shape, seed, start + k);
+            expected[k] = Expect(cases[k]);
+        });
+        return (cases, expected);
     }
 
     /// <summary>The model's answers.</summary>
@@ -107,11 +130,16 @@ public static class Campaign
         var failed = new Dictionary<string, int>();
         int run = 0, passed = 0, unsupported = 0, failedCases = 0;
         bool stop = false;
-        for (long start = o.From; start < o.From + o.Count && !stop; start += o.BatchSize)
+        // The next batch is generated (with the model's answers) in the background while the DUT runs this one.
+        Task<(DutCase[], Answered[])>? PrepareFrom(long start) => start < o.From + o.Count
+            ? Task.Run(() => Prepare(shape, o.Seed, start, (int)Math.Min(o.BatchSize, o.From + o.Count - start)))
+            : null;
+        var next = PrepareFrom(o.From);
+        for (long start = o.From; next is not null && !stop; start += o.BatchSize)
         {
-            int n = (int)Math.Min(o.BatchSize, o.From + o.Count - start);
-            var batch = Enumerable.Range(0, n).Select(k => Generate(shape, o.Seed, start + k)).ToArray();
-            var expected = batch.Select(Expect).ToArray();
+            var (batch, expected) = next.GetAwaiter().GetResult();
+            int n = batch.Length;
+            next = PrepareFrom(start + o.BatchSize);
             var results = dut.Run(batch);
             for (int k = 0; k < n && !stop; k++)
             {

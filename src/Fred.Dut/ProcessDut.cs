@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
@@ -17,6 +18,7 @@ public sealed class ProcessDut : IDut
     readonly string file;
     readonly string[] args;
     readonly TimeSpan timeout;
+    const int WriteChunk = 1 << 16;
     Process? process;
     BlockingCollection<string?> lines = new();
     readonly StringBuilder stderrTail = new();
@@ -159,10 +161,22 @@ public sealed class ProcessDut : IDut
             var pending = batch.Skip(next).ToArray();
             var byId = new Dictionary<long, DutCase>();
             foreach (var c in pending) byId.TryAdd(c.Id, c);
-            var stdin = process!.StandardInput;
+            var stdin = process!.StandardInput.BaseStream;
             var writer = Task.Run(() =>
             {
-                try { foreach (var c in pending) stdin.WriteLine(Wire.Case(c)); stdin.Flush(); }
+                // The batch's lines go out in chunks of about 64 KiB and one flush at its end, not a write per line;
+                // the DUT meanwhile answers what it has read, and this thread blocks while the pipe is full.
+                var buffer = new ArrayBufferWriter<byte>(WriteChunk + 8192);
+                try
+                {
+                    foreach (var c in pending)
+                    {
+                        Wire.WriteCase(buffer, c);
+                        if (buffer.WrittenCount >= WriteChunk) { stdin.Write(buffer.WrittenSpan); buffer.ResetWrittenCount(); }
+                    }
+                    stdin.Write(buffer.WrittenSpan);
+                    stdin.Flush();
+                }
                 catch (IOException) { }
                 catch (ObjectDisposedException) { }
             });

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Fred.Model;
@@ -51,7 +52,32 @@ public static class Wire
     public static string Bye() => "{\"type\":\"bye\"}";
 
     /// <summary>One case line.</summary>
-    public static string Case(DutCase c) => Line(w =>
+    public static string Case(DutCase c) => Line(w => CaseBody(w, c));
+
+    /// <summary>Appends one case line and its line end (<see cref="Environment.NewLine"/>) to a buffer, as UTF-8.</summary>
+    public static void WriteCase(IBufferWriter<byte> output, DutCase c) => WriteLine(output, c, static (w, c) => CaseBody(w, c));
+
+    /// <summary>Appends one result line and its line end to a buffer, as UTF-8 (see <see cref="Result"/>).</summary>
+    public static void WriteResult(IBufferWriter<byte> output, CaseResult r, MachineState initial) =>
+        WriteLine(output, (r, initial), static (w, x) => ResultBody(w, x.r, x.initial));
+
+    static readonly byte[] NewLine = Encoding.UTF8.GetBytes(Environment.NewLine);
+
+    [ThreadStatic] static Utf8JsonWriter? cachedWriter;
+
+    static void WriteLine<T>(IBufferWriter<byte> output, T value, Action<Utf8JsonWriter, T> body)
+    {
+        var w = cachedWriter ??= new Utf8JsonWriter(output, WriterOptions);
+        w.Reset(output);
+        w.WriteStartObject();
+        body(w, value);
+        w.WriteEndObject();
+        w.Flush();
+        w.Reset(Stream.Null);
+        output.Write(NewLine);
+    }
+
+    static void CaseBody(Utf8JsonWriter w, DutCase c)
     {
         w.WriteString("type", "case");
         w.WriteNumber("id", c.Id);
@@ -63,7 +89,7 @@ public static class Wire
         foreach (var (start, count, access) in PageRuns(c.Initial.Memory))
         {
             w.WriteStartObject();
-            w.WriteString("base", Hex(start));
+            WriteHex(w, "base", start);
             w.WriteNumber("count", count);
             w.WriteString("access", AccessName(access));
             w.WriteEndObject();
@@ -75,10 +101,12 @@ public static class Wire
         w.WriteStartArray("steps");
         foreach (var s in c.Steps) WriteStep(w, s);
         w.WriteEndArray();
-    });
+    }
 
     /// <summary>One result line. Each step's state is written as the fields that changed since the state before it.</summary>
-    public static string Result(CaseResult r, MachineState initial) => Line(w =>
+    public static string Result(CaseResult r, MachineState initial) => Line(w => ResultBody(w, r, initial));
+
+    static void ResultBody(Utf8JsonWriter w, CaseResult r, MachineState initial)
     {
         w.WriteString("type", "result");
         w.WriteNumber("id", r.Id);
@@ -109,7 +137,7 @@ public static class Wire
                 w.WriteString("error", $"{b.Kind}: {b.Detail}");
                 break;
         }
-    });
+    }
 
     static string Line(Action<Utf8JsonWriter> body)
     {
@@ -123,19 +151,57 @@ public static class Wire
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    static readonly JsonEncodedText[] U64Names = [.. StateFields.U64.Select(f => JsonEncodedText.Encode(f.Name))];
+    static readonly JsonEncodedText[] BoolNames = [.. StateFields.Bool.Select(f => JsonEncodedText.Encode(f.Name))];
+
     static void WriteState(Utf8JsonWriter w, MachineState s, MachineState? before)
     {
-        foreach (var f in StateFields.U64)
-            if (before is not { } b || f.Get(b) != f.Get(s)) w.WriteString(f.Name, Hex(f.Get(s)));
-        foreach (var f in StateFields.Bool)
-            if (before is not { } b || f.Get(b) != f.Get(s)) w.WriteBoolean(f.Name, f.Get(s));
+        var u64 = StateFields.U64;
+        for (int i = 0; i < u64.Length; i++)
+        {
+            ulong v = u64[i].Get(s);
+            if (before is not { } b || u64[i].Get(b) != v) WriteHex(w, U64Names[i], v);
+        }
+        var flags = StateFields.Bool;
+        for (int i = 0; i < flags.Length; i++)
+        {
+            bool v = flags[i].Get(s);
+            if (before is not { } b || flags[i].Get(b) != v) w.WriteBoolean(BoolNames[i], v);
+        }
+    }
+
+    /// <summary>The hex form of <see cref="Hex"/>, as UTF-8 into a buffer of at least 18 bytes; the length written.</summary>
+    static int FormatHex(ulong v, Span<byte> into)
+    {
+        into[0] = (byte)'0';
+        into[1] = (byte)'x';
+        v.TryFormat(into[2..], out int n, "x", CultureInfo.InvariantCulture);
+        return n + 2;
+    }
+
+    static void WriteHex(Utf8JsonWriter w, JsonEncodedText name, ulong v)
+    {
+        Span<byte> buf = stackalloc byte[18];
+        w.WriteString(name, buf[..FormatHex(v, buf)]);
+    }
+
+    static void WriteHex(Utf8JsonWriter w, string name, ulong v)
+    {
+        Span<byte> buf = stackalloc byte[18];
+        w.WriteString(name, buf[..FormatHex(v, buf)]);
+    }
+
+    static void WriteHexValue(Utf8JsonWriter w, ulong v)
+    {
+        Span<byte> buf = stackalloc byte[18];
+        w.WriteStringValue(buf[..FormatHex(v, buf)]);
     }
 
     static void WritePair(Utf8JsonWriter w, ulong a, ulong v)
     {
         w.WriteStartArray();
-        w.WriteStringValue(Hex(a));
-        w.WriteStringValue(Hex(v));
+        WriteHexValue(w, a);
+        WriteHexValue(w, v);
         w.WriteEndArray();
     }
 
@@ -144,10 +210,10 @@ public static class Wire
         w.WriteStartObject(name);
         w.WriteNumber("type", (int)e.Type);
         w.WriteNumber("vector", e.Vector);
-        w.WriteString("error", Hex(e.ErrorCode));
+        WriteHex(w, "error", e.ErrorCode);
         if (full)
         {
-            w.WriteString("data", Hex(e.EventData));
+            WriteHex(w, "data", e.EventData);
             w.WriteNumber("length", e.InstructionLength);
             if (e.Nested) w.WriteBoolean("nested", true);
         }
@@ -169,8 +235,8 @@ public static class Wire
             case ExecuteStep x: w.WriteString("op", "execute"); w.WriteString("bytes", Convert.ToHexStringLower(x.Bytes)); break;
             case EretuStep: w.WriteString("op", "eretu"); break;
             case EretsStep: w.WriteString("op", "erets"); break;
-            case WrmsrStep m: w.WriteString("op", "wrmsr"); w.WriteString("msr", Hex(m.Msr)); w.WriteString("value", Hex(m.Value)); break;
-            case MovCr4Step c: w.WriteString("op", "mov-cr4"); w.WriteString("value", Hex(c.Value)); break;
+            case WrmsrStep m: w.WriteString("op", "wrmsr"); WriteHex(w, "msr", m.Msr); WriteHex(w, "value", m.Value); break;
+            case MovCr4Step c: w.WriteString("op", "mov-cr4"); WriteHex(w, "value", c.Value); break;
             case AddRspStep a: w.WriteString("op", "add-rsp"); w.WriteNumber("delta", a.Delta); break;
             default: throw new ArgumentException($"no wire form for step {s}");
         }
@@ -270,7 +336,7 @@ public static class Wire
         Only(o, "$", ["type", "id", "revision", "state", "pages", "memory", "steps"], 0);
         long id = Long(o, "id", "$");
         var rev = ParseRevision(Str(o, "revision", "$"), "$.revision");
-        var memory = Memory.Empty;
+        var runs = new List<(ulong, int, PageAccess)>();
         int i = 0;
         foreach (var p in Arr(o, "pages", "$"))
         {
@@ -279,15 +345,13 @@ public static class Wire
             ulong b = U64(p, "base", path);
             if ((b & (Memory.PageSize - 1)) != 0) throw new WireException(path + ".base", "must be 4 KiB aligned");
             int count = Int(p, "count", path, 1, 1 << 20);
-            memory = memory.Map(b, (ulong)count * Memory.PageSize, ParseAccess(Str(p, "access", path), path + ".access"));
+            runs.Add((b, count, ParseAccess(Str(p, "access", path), path + ".access")));
         }
-        i = 0;
-        foreach (var (a, v) in Pairs(o, "memory", "$"))
-        {
-            if ((a & 7) != 0) throw new WireException($"$.memory[{i}]", "address must be 8-byte aligned");
-            memory = memory.Poke(a, 8, v);
-            i++;
-        }
+        var contents = Pairs(o, "memory", "$");
+        for (i = 0; i < contents.Count; i++)
+            if ((contents[i].Key & 7) != 0) throw new WireException($"$.memory[{i}]", "address must be 8-byte aligned");
+        // The same memory as mapping every run and poking every pair in order, built at once.
+        var memory = Memory.Build(CollectionsMarshal.AsSpan(runs), CollectionsMarshal.AsSpan(contents));
         var state = ReadState(Obj(o, "state", "$"), "$.state", new MachineState { Revision = rev, Memory = memory }, requireAll: true);
         var steps = Arr(o, "steps", "$").Select((e, k) => ReadStep(e, $"$.steps[{k}]")).ToArray();
         return new DutCase(id, state, steps);
@@ -329,7 +393,7 @@ public static class Wire
             var writes = Pairs(e, "writes", path).ToArray();
             for (int w = 0; w < writes.Length; w++)
                 if ((writes[w].Key & 7) != 0) throw new WireException($"{path}.writes[{w}]", "address must be 8-byte aligned");
-            var memory = writes.Aggregate(before.Memory, (m, w) => m.Poke(w.Key, 8, w.Value));
+            var memory = before.Memory.PokeAll(writes);
             var after = ReadState(e.TryGetProperty("state", out var st) ? st : default, path + ".state", before with { Memory = memory }, requireAll: false);
             answers.Add(new StepAnswer(new Outcome(kind.Kind, ev), after, writes));
             before = after;
@@ -337,29 +401,37 @@ public static class Wire
         return new Answered(id, answers);
     }
 
+    /// <summary>Field name to its index: the U64 fields first, then the booleans (fewer than 64 in all).</summary>
+    static readonly Dictionary<string, int> FieldIndex = StateFields.Names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+
     static MachineState ReadState(JsonElement o, string path, MachineState s, bool requireAll)
     {
         if (o.ValueKind == JsonValueKind.Undefined) return s;
         if (o.ValueKind != JsonValueKind.Object) throw new WireException(path, "expected an object of registers");
+        var u64 = StateFields.U64;
+        ulong seen = 0;
         foreach (var p in o.EnumerateObject())
         {
-            string fp = $"{path}.{p.Name}";
-            if (Array.Find(StateFields.U64, f => f.Name == p.Name) is { } u)
+            string name = p.Name;
+            if (!FieldIndex.TryGetValue(name, out int k))
+                throw new WireException($"{path}.{name}", "unknown register (see spec/dut-protocol.md, \"State\")");
+            seen |= 1UL << k;
+            if (k < u64.Length)
             {
-                ulong v = U64Value(p.Value, fp);
-                if (v > u.Max) throw new WireException(fp, $"0x{v:x} does not fit (maximum 0x{u.Max:x})");
+                var u = u64[k];
+                ulong v = U64Value(p.Value, path, name);
+                if (v > u.Max) throw new WireException($"{path}.{name}", $"0x{v:x} does not fit (maximum 0x{u.Max:x})");
                 s = u.Set(s, v);
             }
-            else if (Array.Find(StateFields.Bool, f => f.Name == p.Name) is { } b)
+            else
             {
-                if (p.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new WireException(fp, "expected true or false");
-                s = b.Set(s, p.Value.GetBoolean());
+                if (p.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False)) throw new WireException($"{path}.{name}", "expected true or false");
+                s = StateFields.Bool[k - u64.Length].Set(s, p.Value.GetBoolean());
             }
-            else throw new WireException(fp, "unknown register (see spec/dut-protocol.md, \"State\")");
         }
-        if (requireAll)
+        if (requireAll && seen != (1UL << FieldIndex.Count) - 1)
             foreach (var name in StateFields.Names)
-                if (!o.TryGetProperty(name, out _)) throw new WireException(path, $"missing register \"{name}\"");
+                if ((seen & (1UL << FieldIndex[name])) == 0) throw new WireException(path, $"missing register \"{name}\"");
         return s;
     }
 
@@ -418,15 +490,19 @@ public static class Wire
         return v.ValueKind == JsonValueKind.Array ? v.EnumerateArray() : throw new WireException($"{path}.{name}", "expected an array");
     }
 
-    static IEnumerable<KeyValuePair<ulong, ulong>> Pairs(JsonElement o, string name, string path)
+    static List<KeyValuePair<ulong, ulong>> Pairs(JsonElement o, string name, string path)
     {
         int i = 0;
-        var list = new List<KeyValuePair<ulong, ulong>>();
-        foreach (var e in Arr(o, name, path))
+        var array = Prop(o, name, path);
+        if (array.ValueKind != JsonValueKind.Array) throw new WireException($"{path}.{name}", "expected an array");
+        var list = new List<KeyValuePair<ulong, ulong>>(array.GetArrayLength());
+        foreach (var e in array.EnumerateArray())
         {
-            string p = $"{path}.{name}[{i++}]";
-            if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2) throw new WireException(p, "expected [\"0xaddress\", \"0xvalue\"]");
-            list.Add(new(U64Value(e[0], p + "[0]"), U64Value(e[1], p + "[1]")));
+            if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2) throw new WireException($"{path}.{name}[{i}]", "expected [\"0xaddress\", \"0xvalue\"]");
+            ulong a = TryHex(e[0], out ulong av) ? av : U64Value(e[0], $"{path}.{name}[{i}][0]");
+            ulong v = TryHex(e[1], out ulong vv) ? vv : U64Value(e[1], $"{path}.{name}[{i}][1]");
+            list.Add(new(a, v));
+            i++;
         }
         return list;
     }
@@ -436,7 +512,34 @@ public static class Wire
     static string StrValue(JsonElement v, string path) =>
         v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new WireException(path, "expected a string");
 
-    static ulong U64(JsonElement o, string name, string path) => U64Value(Prop(o, name, path), $"{path}.{name}");
+    static ulong U64(JsonElement o, string name, string path) => U64Value(Prop(o, name, path), path, name);
+
+    /// <summary><see cref="U64Value(JsonElement, string)"/> with the path <c>parent.name</c>, built only for an error.</summary>
+    static ulong U64Value(JsonElement v, string parent, string name) => TryHex(v, out ulong r) ? r : U64Value(v, $"{parent}.{name}");
+
+    /// <summary>
+    /// The fast path of <see cref="U64Value(JsonElement, string)"/>: a JSON string without escapes holding 0x and 1 to
+    /// 16 hex digits, read from the line's UTF-8 in place. False for anything else, which the slow path then parses
+    /// (accepting escapes) or refuses with its message.
+    /// </summary>
+    static bool TryHex(JsonElement v, out ulong value)
+    {
+        value = 0;
+        if (v.ValueKind != JsonValueKind.String) return false;
+        var raw = JsonMarshal.GetRawUtf8Value(v);
+        if (raw.Length < 5 || raw[0] != (byte)'"' || raw[^1] != (byte)'"') return false;
+        var text = raw[1..^1];
+        if (text.Length > 18 || text[0] != (byte)'0' || (text[1] | 0x20) != (byte)'x') return false;
+        ulong r = 0;
+        foreach (byte c in text[2..])
+        {
+            int d = c is >= (byte)'0' and <= (byte)'9' ? c - '0' : (c | 0x20) is >= (byte)'a' and <= (byte)'f' ? (c | 0x20) - 'a' + 10 : -1;
+            if (d < 0) return false;
+            r = (r << 4) | (uint)d;
+        }
+        value = r;
+        return true;
+    }
 
     /// <summary>Parses a protocol u64: a string of 0x and 1 to 16 hex digits.</summary>
     public static ulong U64Value(JsonElement v, string path)

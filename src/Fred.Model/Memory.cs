@@ -105,6 +105,67 @@ public sealed class Memory : IEquatable<Memory>
     /// <summary>Memory with no page mapped.</summary>
     public static Memory Empty { get; } = new(new([], [], [], []), null, 0, 0, default, default);
 
+    /// <summary>
+    /// Memory built in one go: the same as mapping every run of <paramref name="pages"/> in order on <see cref="Empty"/>
+    /// (<see cref="Map"/>, a later run winning where runs overlap) and then poking every quadword of
+    /// <paramref name="quadwords"/> in order (8-aligned addresses; a later pair winning), without the intermediate versions.
+    /// </summary>
+    /// <param name="pages">Runs of pages: 4 KiB aligned base, page count, permissions.</param>
+    /// <param name="quadwords">8-aligned addresses and their values (zeros allowed).</param>
+    public static Memory Build(ReadOnlySpan<(ulong Base, int Count, PageAccess Access)> pages, ReadOnlySpan<KeyValuePair<ulong, ulong>> quadwords)
+    {
+        bool ascending = true;
+        int total = 0;
+        ulong end = 0;
+        for (int i = 0; i < pages.Length; i++)
+        {
+            var (b, n, a) = pages[i];
+            if ((b & (PageSize - 1)) != 0 || n < 1 || a == PageAccess.None || (i > 0 && b < end) || b + (ulong)n * PageSize < b)
+                ascending = false;
+            end = b + (ulong)n * PageSize;
+            total += n;
+        }
+        ulong[] pageKeys;
+        PageAccess[] pageValues;
+        if (ascending)
+        {
+            pageKeys = new ulong[total];
+            pageValues = new PageAccess[total];
+            int k = 0;
+            foreach (var (b, n, a) in pages)
+                for (int j = 0; j < n; j++, k++) (pageKeys[k], pageValues[k]) = (b + (ulong)j * PageSize, a);
+        }
+        else
+        {
+            var m = Empty;
+            foreach (var (b, n, a) in pages) m = m.Map(b, (ulong)n * PageSize, a);
+            (pageKeys, pageValues) = (m.pageBases, m.pageAccess);
+        }
+        bool sorted = true;
+        for (int i = 0; i < quadwords.Length; i++)
+            if ((quadwords[i].Key & 7) != 0 || quadwords[i].Value == 0 || (i > 0 && quadwords[i].Key <= quadwords[i - 1].Key)) sorted = false;
+        ulong[] keys, values;
+        if (sorted)
+        {
+            keys = new ulong[quadwords.Length];
+            values = new ulong[quadwords.Length];
+            for (int i = 0; i < quadwords.Length; i++) (keys[i], values[i]) = (quadwords[i].Key, quadwords[i].Value);
+        }
+        else
+        {
+            var last = new Dictionary<ulong, ulong>(quadwords.Length);
+            foreach (var q in quadwords)
+            {
+                if ((q.Key & 7) != 0) throw new ArgumentException($"quadword address 0x{q.Key:x} is not 8-byte aligned", nameof(quadwords));
+                last[q.Key] = q.Value;
+            }
+            var all = last.Where(kv => kv.Value != 0).OrderBy(kv => kv.Key).ToArray();
+            keys = [.. all.Select(kv => kv.Key)];
+            values = [.. all.Select(kv => kv.Value)];
+        }
+        return new(new(pageKeys, pageValues, keys, values), null, 0, 0, default, default);
+    }
+
     /// <summary>The mapped pages (page base address and permissions), in ascending address order.</summary>
     public IEnumerable<KeyValuePair<ulong, PageAccess>> Pages
     {
@@ -244,6 +305,14 @@ public sealed class Memory : IEquatable<Memory>
     {
         var overlay = new OverlayBuilder(this);
         overlay.Poke(address, size, value);
+        return overlay.Finish();
+    }
+
+    /// <summary>Writes whole quadwords without any check, as that many 8-byte <see cref="Poke"/>s in order would (a later pair wins).</summary>
+    public Memory PokeAll(ReadOnlySpan<KeyValuePair<ulong, ulong>> quadwords)
+    {
+        var overlay = new OverlayBuilder(this);
+        foreach (var q in quadwords) overlay.Poke(q.Key, 8, q.Value);
         return overlay.Finish();
     }
 
@@ -432,9 +501,27 @@ public sealed class Memory : IEquatable<Memory>
     /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(pageBases.Length, Flatten().Keys.Length);
 
-    /// <summary>Quadword addresses whose contents differ between two memories.</summary>
+    /// <summary>Quadword addresses whose contents differ between two memories, in ascending order.</summary>
     public IEnumerable<ulong> DifferingQuadwords(Memory other)
     {
+        if (ReferenceEquals(tables, other.tables))
+        {
+            // Same table underneath (one version made from the other by Poke or Write, as a step does): only a quadword
+            // held in an overlay of either chain can differ, since everything else reads from the shared table.
+            var candidates = new List<ulong>(8);
+            for (var m = this; m is not null; m = m.below)
+                for (int i = 0; i < m.used; i++) candidates.Add(m.keys[i]);
+            for (var m = other; m is not null; m = m.below)
+                for (int i = 0; i < m.used; i++) candidates.Add(m.keys[i]);
+            candidates.Sort();
+            var differing = new List<ulong>(candidates.Count);
+            for (int i = 0; i < candidates.Count; i++)
+            {
+                ulong q = candidates[i];
+                if ((i == 0 || candidates[i - 1] != q) && Quadword(q) != other.Quadword(q)) differing.Add(q);
+            }
+            return differing;
+        }
         var (k, _) = Flatten();
         var (ok, _) = other.Flatten();
         return k.Concat(ok).Distinct().Where(q => Peek(q, 8) != other.Peek(q, 8)).OrderBy(q => q);

@@ -70,7 +70,7 @@ public class MemoryTests
         public bool SameAs(ByteMemory o) => Pages.SequenceEqual(o.Pages) && Bytes.SequenceEqual(o.Bytes);
     }
 
-    public enum OpKind { Map, Poke, PokeSame, Write, Read, Peek, WriteAll, ReadAll }
+    public enum OpKind { Map, Poke, PokeSame, Write, Read, Peek, WriteAll, ReadAll, PokeAll, Build }
 
     public sealed record MemoryWrite(ulong Address, int Size, ulong Value);
 
@@ -81,6 +81,8 @@ public class MemoryTests
         {
             OpKind.Map => $"Map(0x{Address:X}, 0x{Length:X}, {Access})",
             OpKind.WriteAll => $"WriteAll({AccessKind}: {string.Join(", ", Writes.Select(w => $"[0x{w.Address:X}]{w.Size}=0x{w.Value:X}"))})",
+            OpKind.PokeAll => $"PokeAll({string.Join(", ", Writes.Select(w => $"[0x{w.Address & ~7UL:X}]=0x{w.Value:X}"))})",
+            OpKind.Build => $"Build(the same pages and contents, {(Against % 2 == 1 ? "descending, zeros first" : "ascending")})",
             OpKind.ReadAll => $"ReadAll(0x{Address:X} x{Size}, {AccessKind})",
             _ => $"{Kind}(0x{Address:X}, {Size}, 0x{Value:X}, {AccessKind})",
         };
@@ -106,7 +108,7 @@ public class MemoryTests
     static readonly Gen<Op> AnyOp =
         from kind in Gen.Frequency((2, Gen.Constant(OpKind.Map)), (6, Gen.Constant(OpKind.Poke)), (1, Gen.Constant(OpKind.PokeSame)),
             (4, Gen.Constant(OpKind.Write)), (2, Gen.Constant(OpKind.Read)), (2, Gen.Constant(OpKind.Peek)),
-            (3, Gen.Constant(OpKind.WriteAll)), (2, Gen.Constant(OpKind.ReadAll)))
+            (3, Gen.Constant(OpKind.WriteAll)), (2, Gen.Constant(OpKind.ReadAll)), (2, Gen.Constant(OpKind.PokeAll)), (1, Gen.Constant(OpKind.Build)))
         from address in Address
         from size in Size
         from value in Value
@@ -174,6 +176,28 @@ public class MemoryTests
                     ExpectEqual(of, mf, "WriteAll fault", Where);
                     if (of is null) (m, o) = (mm, next);
                     else Expect(ReferenceEquals(mm, m), () => "a faulting WriteAll returned another memory\n" + Where());
+                    break;
+                }
+                case OpKind.PokeAll:
+                {
+                    var quadwords = op.Writes.Select(w => KeyValuePair.Create(w.Address & ~7UL, w.Value)).ToArray();
+                    m = m.PokeAll(quadwords);
+                    foreach (var q in quadwords) o = o.Poke(q.Key, 8, q.Value);
+                    break;
+                }
+                case OpKind.Build:
+                {
+                    // The same pages and contents built at once: runs of one page and the quadwords in ascending order,
+                    // or (odd Against) in descending order with an earlier zero for every quadword, which a later pair overrides.
+                    var runs = o.Pages.Select(kv => (kv.Key, 1, kv.Value)).ToList();
+                    var quadwords = o.NonZeroQuadwords.Where(kv => kv.Value != 0).ToList();
+                    if (op.Against % 2 == 1)
+                    {
+                        runs.Reverse();
+                        quadwords.Reverse();
+                        quadwords.InsertRange(0, quadwords.Select(kv => KeyValuePair.Create(kv.Key, 0UL)).ToList());
+                    }
+                    m = Memory.Build(runs.ToArray(), quadwords.ToArray());
                     break;
                 }
                 case OpKind.ReadAll:
