@@ -25,7 +25,7 @@ public sealed record BochsSettings(string Binary, string Bios, string VgaBios, s
 public sealed record BootRun(ImageOutput Output, string Console, string Log, bool TimedOut, int ExitCode, double Seconds)
 {
     /// <summary>Bochs's log reports that the processor shut down (a triple fault).</summary>
-    public bool Shutdown => Log.Contains("triple fault", StringComparison.OrdinalIgnoreCase)
+    public bool Shutdown => Output.Reset || Log.Contains("triple fault", StringComparison.OrdinalIgnoreCase)
         || Log.Contains("3rd (", StringComparison.Ordinal) || Log.Contains("shutdown state", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The last line of Bochs's console or log that says why it stopped, for messages.</summary>
@@ -45,7 +45,7 @@ public static class BochsRunner
         $"megs: {Layout.GuestMegabytes}",
         $"romimage: file=\"{b.Bios}\"",
         $"vgaromimage: file=\"{b.VgaBios}\"",
-        b.CpuModel is null ? "cpu: reset_on_triple_fault=0" : $"cpu: model={b.CpuModel}, reset_on_triple_fault=0",
+        b.CpuModel is null ? "cpu: reset_on_triple_fault=1" : $"cpu: model={b.CpuModel}, reset_on_triple_fault=1",
         "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14",
         $"ata0-master: type=disk, path=\"{imagePath}\", mode=flat, cylinders={cylinders}, heads={Layout.Heads}, spt={Layout.SectorsPerTrack}",
         "boot: disk",
@@ -74,6 +74,7 @@ public static class BochsRunner
                 RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
                 UseShellExecute = false, WorkingDirectory = dir,
             };
+            if (b.Display == "term") psi.Environment["TERM"] = "dumb";   // the term display needs a terminal type, not a terminal
             psi.ArgumentList.Add("-q");
             psi.ArgumentList.Add("-f");
             psi.ArgumentList.Add(rc);

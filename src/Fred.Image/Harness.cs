@@ -55,7 +55,7 @@ public static class Harness
             hexLoop = L("hexLoop"), digit = L("digit"), printObs = L("printObs"), obsLoop = L("obsLoop"), setHarnessMsrs = L("setHarnessMsrs"),
             hmLoop = L("hmLoop"), hmDone = L("hmDone"), letterR = L("letterR"), letterX = L("letterX"), letterDone = L("letterDone"),
             eretuAt = L("eretuAt"), eretsAt = L("eretsAt"), enterUser = L("enterUser"), halt = L("halt"),
-            printLine = L("printLine"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
+            printLine = L("printLine"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
 
         void Text(string s) { foreach (char c in s) { a.mov(al, (byte)c); a.@out(Layout.DebugPort, al); } }
 
@@ -71,6 +71,16 @@ public static class Harness
         a.mov(al, 0xFF);                            // mask both PICs: only the case's self-IPIs interrupt
         a.@out(0x21, al);
         a.@out(0xA1, al);
+        // A triple fault resets the processor and the BIOS boots the image again; memory survives, so a second start
+        // finds the marker, says RESET and stops instead of running the cases again.
+        a.mov(rax, Layout.BootMagic);
+        a.mov(rdi, Layout.BootMarker);
+        a.cmp(__qword_ptr[rdi], rax);
+        a.jne(firstBoot);
+        Text("RESET\n");
+        a.jmp(shutdown);
+        a.Label(ref firstBoot);
+        a.mov(__qword_ptr[rdi], rax);
         Text("FRED-IMAGE 1\n");
         a.mov(eax, 7);
         a.mov(ecx, 1);

@@ -28,13 +28,15 @@ public enum ObsField
 /// <param name="Ended">Case indices whose E line appeared.</param>
 /// <param name="Observations">Observation lines by case index.</param>
 /// <param name="Problems">Lines that looked like the harness's but did not parse or failed their checksum, with line numbers.</param>
+/// <param name="BootError">The BIOS could not load the image.</param>
+/// <param name="Reset">The processor was reset (a triple fault) and the image started again.</param>
 public sealed record ImageOutput(bool Started, bool NoFred, bool Finished, IReadOnlyList<ulong> Begun, IReadOnlySet<ulong> Ended,
-    IReadOnlyDictionary<ulong, IReadOnlyList<Observation>> Observations, IReadOnlyList<string> Problems, string? BootError)
+    IReadOnlyDictionary<ulong, IReadOnlyList<Observation>> Observations, IReadOnlyList<string> Problems, string? BootError, bool Reset = false)
 {
     /// <summary>Parses the emulator's console output; lines that are not the harness's are ignored.</summary>
     public static ImageOutput Parse(string text)
     {
-        bool started = false, noFred = false, finished = false;
+        bool started = false, noFred = false, finished = false, reset = false;
         string? bootError = null;
         var begun = new List<ulong>();
         var ended = new HashSet<ulong>();
@@ -51,6 +53,7 @@ public sealed record ImageOutput(bool Started, bool NoFred, bool Finished, IRead
             if (line.EndsWith("NOFRED", StringComparison.Ordinal)) { noFred = true; continue; }
             if (line.EndsWith("BOOT-ERROR", StringComparison.Ordinal) || line.EndsWith("LOAD-ERROR", StringComparison.Ordinal)) { bootError = line.Trim(); continue; }
             if (line == "END") { finished = true; continue; }
+            if (line.EndsWith("RESET", StringComparison.Ordinal)) { reset = true; continue; }
             if (line.Length < 2 || line[1] != ' ' || "BEDRX".IndexOf(line[0]) < 0) continue;
             var parts = line[2..].Split(' ');
             if (!parts.All(IsHex16)) { problems.Add($"output line {lineNo}: not hex fields: {Clip(line)}"); continue; }
@@ -73,7 +76,7 @@ public sealed record ImageOutput(bool Started, bool NoFred, bool Finished, IRead
             }
         }
         return new ImageOutput(started, noFred, finished, begun, ended,
-            obs.ToDictionary(k => k.Key, v => (IReadOnlyList<Observation>)v.Value), problems, bootError);
+            obs.ToDictionary(k => k.Key, v => (IReadOnlyList<Observation>)v.Value), problems, bootError, reset);
     }
 
     static bool IsHex16(string s) => s.Length == 16 && s.All(Uri.IsHexDigit);

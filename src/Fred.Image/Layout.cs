@@ -45,6 +45,10 @@ public static class Layout
     /// <summary>Where the harness builds the ERETS frame that returns to its main loop.</summary>
     public const ulong ReturnFrame = 0x2B000;
 
+    /// <summary>A quadword outside the stage that survives a processor reset: set once the harness has started.</summary>
+    public const ulong BootMarker = 0x2F000;
+    /// <summary>The value of the boot marker.</summary>
+    public const ulong BootMagic = 0x4652_4544_424F_4F54; // "FREDBOOT"
     /// <summary>Real-mode bounce buffer for loading the case data.</summary>
     public const ulong Bounce = 0x30000;
     /// <summary>Sectors per BIOS read into the bounce buffer.</summary>

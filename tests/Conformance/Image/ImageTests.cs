@@ -253,6 +253,16 @@ public class BochsTests
             Assert.True(run.Output.Finished, $"the image did not finish: {run.Why()}");
             Assert.Equal(realized.Select(r => (ulong)r.Case.Id).ToHashSet(), run.Output.Ended.ToHashSet());
             Assert.All(realized, r => Assert.True(run.Output.Observations.ContainsKey((ulong)r.Case.Id)));
+            // A triple fault in the middle of a batch: that case is a shutdown, and the cases after it still run.
+            var user = World.User() with { Rip = World.ImageUserCode + 0x10, Rsp = World.UserStackBase + 0x800, GsBase = 0, KernelGsBase = 0 };
+            var doomed = user with { Fred = user.Fred with { Rsp0 = 0x0000_6000_0000_0000, StackLevels = new StackLevels(0) } };
+            var batch = new[] { new DutCase(1, user, [new ExecuteStep([0xCC])]), new DutCase(2, doomed, [new ExecuteStep([0x0F, 0x0B])]),
+                new DutCase(3, user, [new ExecuteStep([0xCD, 0x80])]) };
+            Assert.Equal(OutcomeKind.Shutdown, CaseRunner.Run(CaseRunner.Model, batch[1]).Steps[^1].Outcome.Kind);
+            var results = Fred.Bochs.BatchRunner.Run(settings, batch, TextWriter.Null).Select(x => x.Item2).ToArray();
+            Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[0]).Steps[0].Outcome.Kind);
+            Assert.Equal(OutcomeKind.Shutdown, Assert.IsType<Answered>(results[1]).Steps[0].Outcome.Kind);
+            Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[2]).Steps[0].Outcome.Kind);
         }
     }
 }
