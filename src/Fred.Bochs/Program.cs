@@ -68,7 +68,8 @@ if (first.Output.NoFred)
     if (probe) { Console.WriteLine($"no FRED: {msg}"); return 3; }
     return Fail<int>(msg, 3);
 }
-if (!first.Output.Finished) return Fail<int>($"the empty image did not finish: {first.Why()}", 2);
+if (!first.Output.Finished)
+    return Fail<int>($"the empty image did not finish ({(first.TimedOut ? $"Bochs timed out after {bootTimeout} ms" : $"Bochs exited with status {first.ExitCode}")}): {first.Why()}", 2);
 if (probe)
 {
     Console.WriteLine($"FRED present: {settings.Binary}{(cpu is null ? "" : $" (cpu model {cpu})")}; an empty image booted in {first.Seconds:0.00} s");

@@ -91,7 +91,7 @@ public static class Harness
         a.jmp(shutdown);
         a.Label(ref hasFred);
         a.mov(rdi, Layout.Apic + 0xF0);
-        a.mov(__dword_ptr[rdi], 0x1FF);             // APIC software enable, spurious vector 0xFF
+        a.mov(__dword_ptr[rdi], 0x10F);             // APIC software enable; spurious vector 0x0F, which no case uses
         a.mov(rdi, Layout.Apic + 0x80);
         a.mov(__dword_ptr[rdi], 0);                 // TPR 0
         a.call(setHarnessMsrs);
@@ -349,12 +349,13 @@ public static class Harness
         a.mov(rax, __qword_ptr[Globals.HarnessCr4]);
         a.mov(cr4, rax);
         a.call(setHarnessMsrs);
+        // EOI until nothing is in service (an interrupt taken inside a handler leaves a second one); harmless when empty.
         a.mov(rdi, Layout.Apic + 0xB0);
-        a.mov(__dword_ptr[rdi], 0);                 // EOI, harmless when nothing is in service
+        for (int i = 0; i < 8; i++) a.mov(__dword_ptr[rdi], 0);
         // A masked case leaves its interrupt pending: open a window for it and drop it (the Drain path below).
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Drain);
         a.sti();
-        a.nop();
+        for (int i = 0; i < 4; i++) a.nop();
         a.cli();
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Idle);
         a.mov(rbx, __qword_ptr[Globals.CasePtr]);

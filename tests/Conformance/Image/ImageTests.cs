@@ -265,4 +265,21 @@ public class BochsTests
             Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[2]).Steps[0].Outcome.Kind);
         }
     }
+
+    [Theory]
+    [InlineData("echo 'some banner'; echo 'D 12 zz'; exit 1", "did not run the image (exit 1)")]
+    [InlineData("echo FRED-IMAGE 1; sleep 30", "timed out")]
+    [InlineData("echo FRED-IMAGE 1; echo NOFRED; exit 1", "has no FRED")]
+    [Trait("Rule", "FRED-IMG-05")]
+    public void A_Bochs_that_prints_garbage_hangs_or_lacks_FRED_gets_a_clear_verdict(string script, string verdict)
+    {
+        if (OperatingSystem.IsWindows()) return;   // the fake Bochs is a shell script
+        string fake = Path.Combine(Directory.CreateTempSubdirectory("fake-bochs-").FullName, "bochs");
+        File.WriteAllText(fake, "#!/bin/sh\n" + script + "\n");
+        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var (code, _, err) = Run("fred-bochs-dut.dll", "--bochs", fake, "--bios", fake, "--vgabios", fake, "--boot-timeout-ms", "1500");
+        Assert.NotEqual(0, code);
+        Assert.Contains(verdict, err);
+    }
 }
+
