@@ -534,7 +534,8 @@ public static class Arbitraries
     public static Gen<Scenario> DutScenario(DutShape shape)
     {
         if (shape.RealEvents)
-            return RealEventScenario.Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode));
+            return RealEventScenario.Where(sc => shape.Revisions.Contains(sc.Initial.Revision)
+                && (shape.Compat || (sc.Initial.Is64BitMode && !(sc.Steps[0] is EretuStep && (sc.Initial.Memory.Peek(sc.Initial.Rsp + 16, 8) & 0xFFFF) == Selectors.User32Cs))));
         var sequences = Gen.Sized(size =>
             from s in Context
             from steps in StepsFrom(s, [], Math.Clamp(size / 4, 2, 16))
@@ -645,7 +646,9 @@ public static class Arbitraries
         from regs in Gen.ArrayOf(UInt64, 4)
         from gs in Gen.ArrayOf(CanonicalAddress, 2)
         let f = (flags & ~MachineState.FlagTf & ~MachineState.FlagIf) | (interruptsOn ? MachineState.FlagIf : 0)
-        let m = msrs with { Config = msrs.Config.WithCurrentStackLevel(level) }
+        // The image keeps the low 256 MiB for itself: an entry point there moves to the default one.
+        let entry = msrs.Config.EntryPoint < 0x1000_0000 ? msrs.Config.Value - msrs.Config.EntryPoint + World.DefaultEntry : msrs.Config.Value
+        let m = msrs with { Config = new FredConfig(entry).WithCurrentStackLevel(level) }
         let kernel = World.Kernel(Revision.Fred5) with { Fred = m with { Config = new FredConfig(m.Config.Value & ~8UL) } }
         let common = ring == 0
             ? kernel with { Rip = World.ImageKernelCode + (ulong)ripOffset, Rsp = World.KernelStackBase + (ulong)rspOffset }
@@ -683,6 +686,7 @@ public static class Arbitraries
             (1, Gen.Constant((Step)new DeliverStep(Event.InvalidOpcode))),
             (3, pageFault),
             (3, Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v)))),
+            (1, Gen.Constant((Step)new DeliverStep(Event.NonMaskable()))),
         };
         if (s.Is64BitMode) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.GeneralProtection()))));
         return Gen.Frequency(all.ToArray());

@@ -115,7 +115,8 @@ public static class CaseRealizer
             Require(!codePages.Contains(pf.EventData & ~0xFFFUL) && (pf.EventData & ~0xFFFUL) != (entry & ~0xFFFUL),
                 "the #PF address lies in a page the image maps for code");
 
-        ulong icr = first == FirstStep.Interrupt ? 0x4_0000UL | ((DeliverStep)c.Steps[0]).Event.Vector : 0;
+        bool nmi = c.Steps[0] is DeliverStep { Event.Type: EventType.Nmi };
+        ulong icr = first != FirstStep.Interrupt ? 0 : nmi ? Record.IcrNmi : 0x4_0000UL | ((DeliverStep)c.Steps[0]).Event.Vector;
         bool user = cpl == 3;
         var msrs = new List<(uint, ulong)>
         {
@@ -125,7 +126,7 @@ public static class CaseRealizer
             (0x1D0, s.Fred.StackLevels.Value), (0x1D4, s.Fred.Config.Value),
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
-        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
+        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
         return (new Realized(c, new CasePlan(first, thenEret, trigger.Length), rec), null);
     }
 
@@ -147,10 +148,18 @@ public static class CaseRealizer
         switch (step)
         {
             case ExecuteStep { Bytes: var bytes }:
-                var d = Iced.Intel.Decoder.Create(b64 ? 64 : 32, new ByteArrayCodeReader(bytes));
+                // NoInvalidCheck: a LOCK prefix makes these instructions #UD on hardware, which is the event wanted.
+                var d = Iced.Intel.Decoder.Create(b64 ? 64 : 32, new ByteArrayCodeReader(bytes), DecoderOptions.NoInvalidCheck);
                 d.IP = 0;
                 d.Decode(out var insn);
-                Require(d.LastError == DecoderError.None, "the instruction bytes do not decode");
+                if (insn.IsInvalid && b64)
+                {
+                    // INTO does not exist in 64-bit mode: hardware raises #UD, as the model does.
+                    var d32 = Iced.Intel.Decoder.Create(32, new ByteArrayCodeReader(bytes), DecoderOptions.NoInvalidCheck);
+                    d32.Decode(out var into);
+                    if (into.Mnemonic == Mnemonic.Into) insn = into;
+                }
+                Require(d.LastError == DecoderError.None && !insn.IsInvalid, "the instruction bytes do not decode");
                 Require(insn.Mnemonic is Mnemonic.Int or Mnemonic.Int3 or Mnemonic.Int1 or Mnemonic.Into or Mnemonic.Syscall or Mnemonic.Sysenter or Mnemonic.Ud2,
                     $"{insn.Mnemonic} is not an instruction the image raises events with");
                 return (FirstStep.Instruction, bytes[..insn.Length]);
@@ -165,6 +174,9 @@ public static class CaseRealizer
                 switch (e.Type, e.Vector)
                 {
                     case (EventType.ExternalInterrupt, >= 32):
+                        return (FirstStep.Interrupt, []);
+                    case (EventType.Nmi, Vector.NMI):
+                        Require(e.EventData == 0, "NMI-source event data cannot be produced by a self-NMI");
                         return (FirstStep.Interrupt, []);
                     case (EventType.HardwareException, Vector.DE):
                         return (FirstStep.Instruction, [0xF6, 0xF4]);          // DIV AH always overflows

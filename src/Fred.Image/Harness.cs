@@ -55,7 +55,7 @@ public static class Harness
             hexLoop = L("hexLoop"), digit = L("digit"), printObs = L("printObs"), obsLoop = L("obsLoop"), setHarnessMsrs = L("setHarnessMsrs"),
             hmLoop = L("hmLoop"), hmDone = L("hmDone"), letterR = L("letterR"), letterX = L("letterX"), letterDone = L("letterDone"),
             eretuAt = L("eretuAt"), eretsAt = L("eretsAt"), enterUser = L("enterUser"), halt = L("halt"),
-            printLine = L("printLine"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
+            printLine = L("printLine"), climbNmi = L("climbNmi"), nmiWait = L("nmiWait"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
 
         void Text(string s) { foreach (char c in s) { a.mov(al, (byte)c); a.@out(Layout.DebugPort, al); } }
 
@@ -155,17 +155,31 @@ public static class Harness
         a.add(rsi, 32);
         a.jmp(prog);
         a.Label(ref progDone);
-        // Reach the case's stack level: INT1 uses STKLVLS[1], which is set to that level.
+        // Reach the case's stack level: INT1 uses STKLVLS[1], which is set to that level; for an NMI case an NMI
+        // of the harness's own (STKLVLS[2]) does it, so that NMIs are blocked while the case's NMI is sent.
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Mode]);
         a.shr(rax, 8);
         a.and(eax, 3);
+        a.mov(edx, eax);
         a.shl(eax, 2);
+        a.shl(edx, 4);
+        a.or(eax, edx);
         a.xor(edx, edx);
         a.mov(ecx, 0x1D0);
         a.wrmsr();
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Enter);
+        a.bt(__qword_ptr[rbx + 8 * Record.Mode], 1);
+        a.jc(climbNmi);
         a.int1();
         a.jmp(shutdown);                            // not reached
+        a.Label(ref climbNmi);
+        a.mov(rdi, Layout.Apic + 0x310);
+        a.mov(__dword_ptr[rdi], 0);
+        a.mov(rdi, Layout.Apic + 0x300);
+        a.mov(__dword_ptr[rdi], (int)Record.IcrNmi);
+        a.Label(ref nmiWait);
+        a.pause();
+        a.jmp(nmiWait);                             // the NMI arrives here
 
         a.Label(ref allDone);
         Text("END\n");
@@ -323,7 +337,10 @@ public static class Harness
         a.mov(__qword_ptr[rdi + 24], rax);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Rsp]);
         a.mov(__qword_ptr[rdi + 32], rax);
-        a.mov(rax, __qword_ptr[rbx + 8 * Record.Ss]);
+        a.mov(rax, __qword_ptr[rbx + 8 * Record.Mode]);
+        a.and(eax, (int)Record.ModeNmi);
+        a.shl(rax, 17);                             // ModeNmi (bit 1) to the SS word's NMI bit (18): unblock NMIs
+        a.or(rax, __qword_ptr[rbx + 8 * Record.Ss]);
         a.mov(__qword_ptr[rdi + 40], rax);
         a.mov(__qword_ptr[rdi + 48], 0);
         a.mov(__qword_ptr[rdi + 56], 0);
@@ -369,7 +386,7 @@ public static class Harness
         a.mov(__qword_ptr[rdi + 24], 2);
         a.mov(rax, Layout.MainStackTop);
         a.mov(__qword_ptr[rdi + 32], rax);
-        a.mov(__qword_ptr[rdi + 40], 0x18);
+        a.mov(__qword_ptr[rdi + 40], 0x18 | (1 << 18));   // the NMI bit: leave NMIs unblocked after an NMI case
         a.mov(__qword_ptr[rdi + 48], 0);
         a.mov(__qword_ptr[rdi + 56], 0);
         a.mov(rsp, rdi);

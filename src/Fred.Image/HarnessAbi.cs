@@ -54,6 +54,13 @@ public static class Record
 
     /// <summary>Mode bit 0: enter the case with ERETU (ring 3); otherwise ERETS.</summary>
     public const ulong ModeUser = 1;
+    /// <summary>
+    /// Mode bit 1: the case's event is an NMI. The harness climbs to the case's stack level with an NMI of its own
+    /// (so NMIs are blocked while it sends the case's), and enters with the frame's NMI bit set, which unblocks them.
+    /// </summary>
+    public const ulong ModeNmi = 2;
+    /// <summary>ICR value of an NMI to APIC id 0 (the only processor): delivery mode NMI, physical destination.</summary>
+    public const ulong IcrNmi = 0x400;
     /// <summary>What follows the first event: end the case, or the harness's ERETU / ERETS.</summary>
     public const ulong AfterEnd = 0, AfterEretu = 1, AfterErets = 2;
     /// <summary>Memory-program operations, four quadwords each: op, a, b, c.</summary>

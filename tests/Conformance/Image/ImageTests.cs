@@ -85,7 +85,7 @@ public class ImageTests
             ExecuteStep x => EventInstructions.Execute(r.Case.Initial, x.Bytes).Outcome.Event.Type,
             _ => (EventType)99,
         }).ToHashSet();
-        foreach (var t in new[] { EventType.ExternalInterrupt, EventType.HardwareException, EventType.SoftwareInterrupt,
+        foreach (var t in new[] { EventType.ExternalInterrupt, EventType.Nmi, EventType.HardwareException, EventType.SoftwareInterrupt,
                      EventType.PrivilegedSoftwareException, EventType.SoftwareException, EventType.Other })
             Assert.Contains(t, types);
         var image = ImageBuilder.Build(realized);
@@ -101,7 +101,7 @@ public class ImageTests
         { "tf", c => c with { Initial = c.Initial with { Rflags = c.Initial.Rflags | MachineState.FlagTf } }, "TF" },
         { "code in the harness", c => c with { Initial = c.Initial with { Rip = 0x40_1000 } }, "outside the harness" },
         { "nested", c => c with { Steps = [new DeliverStep(Event.PageFault(0, 0x1000_0000) with { Nested = true })] }, "nested" },
-        { "nmi", c => c with { Steps = [new DeliverStep(Event.NonMaskable())] }, "cannot be raised" },
+        { "nmi source", c => c with { Steps = [new DeliverStep(Event.NonMaskable(1))] }, "NMI-source" },
         { "wrmsr", c => c with { Steps = [new WrmsrStep(Msr.FredConfig, 0)] }, "cannot be run" },
         { "int3 then wrmsr", c => c with { Steps = [new ExecuteStep([0xCC]), new WrmsrStep(Msr.FredConfig, 0)] }, "second step" },
         { "bad #PF code", c => c with { Steps = [new DeliverStep(Event.PageFault(0x10, 0x1000_0000))] }, "P, W and U" },
