@@ -57,6 +57,22 @@ public static class Harness
             eretuAt = L("eretuAt"), eretsAt = L("eretsAt"), enterUser = L("enterUser"), halt = L("halt"),
             printLine = L("printLine"), climbNmi = L("climbNmi"), nmiWait = L("nmiWait"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
 
+        // WRMSR for each (msr, value) pair: r8 holds the count, rsi the first pair.
+        void WriteMsrs(Label loop, Label done)
+        {
+            a.Label(ref loop);
+            a.test(r8, r8);
+            a.jz(done);
+            a.mov(ecx, __dword_ptr[rsi]);
+            a.mov(eax, __dword_ptr[rsi + 8]);
+            a.mov(edx, __dword_ptr[rsi + 12]);
+            a.wrmsr();
+            a.add(rsi, 16);
+            a.dec(r8);
+            a.jmp(loop);
+            a.Label(ref done);
+        }
+
         void Text(string s) { foreach (char c in s) { a.mov(al, (byte)c); a.@out(Layout.DebugPort, al); } }
 
         // ---- start -----------------------------------------------------------------------------------
@@ -300,17 +316,7 @@ public static class Harness
         a.lgdt(__[rbx + 8 * Record.Gdtr]);
         a.mov(r8, __qword_ptr[rbx + 8 * Record.MsrCount]);
         a.lea(rsi, __[rbx + 8 * Record.Msrs]);
-        a.Label(ref msrLoop);
-        a.test(r8, r8);
-        a.jz(msrDone);
-        a.mov(ecx, __dword_ptr[rsi]);
-        a.mov(eax, __dword_ptr[rsi + 8]);
-        a.mov(edx, __dword_ptr[rsi + 12]);
-        a.wrmsr();
-        a.add(rsi, 16);
-        a.dec(r8);
-        a.jmp(msrLoop);
-        a.Label(ref msrDone);
+        WriteMsrs(msrLoop, msrDone);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Cr2]);
         a.mov(cr2, rax);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Cr4]);
@@ -404,17 +410,7 @@ public static class Harness
         a.mov(rsi, Globals.HarnessMsrs);
         a.mov(r8, __qword_ptr[rsi]);
         a.add(rsi, 8);
-        a.Label(ref hmLoop);
-        a.test(r8, r8);
-        a.jz(hmDone);
-        a.mov(ecx, __dword_ptr[rsi]);
-        a.mov(eax, __dword_ptr[rsi + 8]);
-        a.mov(edx, __dword_ptr[rsi + 12]);
-        a.wrmsr();
-        a.add(rsi, 16);
-        a.dec(r8);
-        a.jmp(hmLoop);
-        a.Label(ref hmDone);
+        WriteMsrs(hmLoop, hmDone);
         a.ret();
 
         // beginLine: prints "<r9b> <index>\n" for the record at rbx.
