@@ -181,7 +181,7 @@ public class ImageTests
     public void What_a_correct_processor_would_print_is_read_back_as_the_models_own_answer()
     {
         var h = Harness.Build();
-        var prop = Prop.ForAll(Arb.From(Arbitraries.DutScenario(Shape)), sc =>
+        var prop = Prop.ForAll(Arb.From(Arbitraries.DutScenario(Shape), Arbitraries.ShrinkDutScenario), sc =>
         {
             var (r, _) = CaseRealizer.Realize(new DutCase(3, sc.Initial, sc.Steps));
             if (r is null) return true;
