@@ -645,10 +645,19 @@ public static class Arbitraries
         from rspOffset in Gen.Choose(0x800, 0x3FF8)
         from regs in Gen.ArrayOf(UInt64, 4)
         from gs in Gen.ArrayOf(CanonicalAddress, 2)
+        from broken in Gen.Frequency((6, Gen.Constant(-1)), (1, Level))   // one level's stack unmapped: faults during delivery
         let f = (flags & ~MachineState.FlagTf & ~MachineState.FlagIf) | (interruptsOn ? MachineState.FlagIf : 0)
         // The image keeps the low 256 MiB for itself: an entry point there moves to the default one.
         let entry = msrs.Config.EntryPoint < 0x1000_0000 ? msrs.Config.Value - msrs.Config.EntryPoint + World.DefaultEntry : msrs.Config.Value
-        let m = msrs with { Config = new FredConfig(entry).WithCurrentStackLevel(level) }
+        let m0 = msrs with { Config = new FredConfig(entry).WithCurrentStackLevel(level) }
+        let m = broken switch
+        {
+            0 => m0 with { Rsp0 = World.UnmappedStack },
+            1 => m0 with { Rsp1 = World.UnmappedStack },
+            2 => m0 with { Rsp2 = World.UnmappedStack },
+            3 => m0 with { Rsp3 = World.UnmappedStack },
+            _ => m0,
+        }
         let kernel = World.Kernel(Revision.Fred5) with { Fred = m with { Config = new FredConfig(m.Config.Value & ~8UL) } }
         let common = ring == 0
             ? kernel with { Rip = World.ImageKernelCode + (ulong)ripOffset, Rsp = World.KernelStackBase + (ulong)rspOffset }

@@ -29,6 +29,8 @@ public static class World
     public const ulong ImageUserCode32 = 0x5550_0000;
     /// <summary>Compatibility-mode stack region of boot-image cases (below 4 GiB).</summary>
     public const ulong CompatStackBase = 0x7FF0_0000;
+    /// <summary>A 64-byte aligned stack top in no mapped page: delivery onto it faults.</summary>
+    public const ulong UnmappedStack = 0xFFFF_C900_0080_0000;
     /// <summary>Default ring-3 entry point (CONFIG bits 63:12).</summary>
     public const ulong DefaultEntry = 0xFFFF_FFFF_8160_0000;
 

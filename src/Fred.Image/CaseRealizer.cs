@@ -71,6 +71,9 @@ public static class CaseRealizer
         Require(Canonical.IsCanonical(s.GsBase) && Canonical.IsCanonical(s.KernelGsBase), "WRMSR refuses non-canonical GS bases");
         Require(c.Steps.Count is 1 or 2, "the image runs one event and at most one ERETU/ERETS after it");
 
+        if (c.Steps.Any(st => st is EretuStep or EretsStep))
+            Require(new[] { s.Fred.Rsp0, s.Fred.Rsp1, s.Fred.Rsp2, s.Fred.Rsp3 }.All(r => s.Memory.AccessOf(r - 8) != PageAccess.None),
+                "after an ERET every stack must be mapped: the ERET's fault, or the landing probe, is observed through a delivery");
         var (first, trigger) = FirstOf(c.Steps[0], s);
         bool thenEret = false;
         if (c.Steps.Count == 2)
