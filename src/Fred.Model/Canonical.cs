@@ -12,4 +12,7 @@ public static class Canonical
         long signed = (long)address;
         return (signed << (64 - LinearAddressBits)) >> (64 - LinearAddressBits) == signed;
     }
+
+    /// <summary>The address with bit 47 copied into bits 63:48 (the SDM's LA_adjust for this address width).</summary>
+    public static ulong SignExtend(ulong address) => (ulong)(((long)address << (64 - LinearAddressBits)) >> (64 - LinearAddressBits));
 }

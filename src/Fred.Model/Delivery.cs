@@ -9,27 +9,47 @@ public static class Delivery
     public const ulong KernelEntryOffset = 256;
 
     /// <summary>Delivers an event, following nested exceptions, #DF and shutdown to the architectural outcome.</summary>
-    public static StepResult Deliver(MachineState s, Event e) => Deliver(in s, e);
+    public static StepResult Deliver(MachineState s, Event e) => Deliver(in s, in s, e, Deviations.None);
+
+    /// <summary>Delivers an event as a processor with the given deviations from the spec would (the mutant zoo's use).</summary>
+    public static StepResult Deliver(MachineState s, Event e, Deviations deviations) => Deliver(in s, in s, e, deviations);
+
+    /// <summary>
+    /// Delivers the event an instruction raised: the event itself from <paramref name="after"/> (RIP past the
+    /// instruction, RF cleared), but an exception raised while delivering it from <paramref name="before"/>, since the
+    /// instruction has not completed (FRED-NEST-07). A shutdown leaves <paramref name="before"/> in place.
+    /// </summary>
+    public static StepResult DeliverFromInstruction(MachineState before, MachineState after, Event e, Deviations deviations = Deviations.None) =>
+        Deliver(in after, in before, e, deviations);
 
     // The state is large: the work below takes it by reference and builds the delivered state in one copy.
-    static StepResult Deliver(in MachineState s, Event e)
+    // The first attempt is made from eventContext; an exception raised by delivery is delivered from faultContext.
+    static StepResult Deliver(in MachineState eventContext, in MachineState faultContext, Event e, Deviations deviations)
     {
-        if (!e.IsArchitectural) return Unchanged(in s, new(OutcomeKind.InvalidEvent, e));
-        if (!s.FredEnabled) return Unchanged(in s, new(OutcomeKind.NotFredMode, e));
-        if (IsMasked(in s, in e)) return Unchanged(in s, new(OutcomeKind.Masked, e));
+        ref readonly var s = ref eventContext;
+        if (!e.IsArchitectural) return Unchanged(in faultContext, new(OutcomeKind.InvalidEvent, e));
+        if (!s.FredEnabled) return Unchanged(in faultContext, new(OutcomeKind.NotFredMode, e));
+        if (IsMasked(in s, in e)) return Unchanged(in faultContext, new(OutcomeKind.Masked, e));
 
         var current = e.Normalized();
+        var delivered = TryDeliver(in s, in current, deviations, out var fault);
+        if (fault is null) return delivered;
         // Each failed attempt escalates (benign -> nested -> #DF -> shutdown), so a handful of rounds always ends.
         for (int round = 0; round < 8; round++)
         {
-            var delivered = TryDeliver(in s, in current, out var fault);
-            if (fault is not { } f) return delivered;
-            if (NestedEvents.Combine(current, f) is not { } next)                                // FRED-NEST-05
-                return Unchanged(in s, new(OutcomeKind.Shutdown, current));
+            if (NestedEvents.Combine(current, fault.Value, deviations) is not { } next)            // FRED-NEST-05
+                return Unchanged(in faultContext, new(OutcomeKind.Shutdown, current));
             current = next.Normalized();                                                        // FRED-NEST-01, FRED-NEST-04
+            delivered = TryDeliver(in faultContext, in current, deviations, out fault);
+            if (fault is null)
+                // NMI blocking began when the NMI's delivery began, and its failure does not end it (FRED-NEST-09).
+                return e.Type == EventType.Nmi ? NmiStaysBlocked(delivered) : delivered;
         }
-        return Unchanged(in s, new(OutcomeKind.Shutdown, current));
+        return Unchanged(in faultContext, new(OutcomeKind.Shutdown, current));
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static StepResult NmiStaysBlocked(StepResult r) => r with { State = r.State with { NmiBlocked = true } };
 
     // Outcomes that leave the state as it was are the rare paths: kept out of line so the hot path holds no copy of the state.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -104,14 +124,16 @@ public static class Delivery
         bool wfe = s.Cpl == 0 && s.SupervisorIbt && s.Cet.SupervisorTrackerWaiting;            // FRED-CET-07
         ulong cs = FrameWords.EncodeCs(s.Revision, s.Cs, OldStackLevel(in s), wfe, controls);
         ulong ss = FrameWords.EncodeSs(s.Revision, s.Ss, controls, e.Vector, e.Type, s.InEnclave, s.Is64BitMode, e.Nested, e.InstructionLength);
-        ulong rflags = e.IsFault ? s.Rflags | MachineState.FlagRf : s.Rflags;                   // FRED-FRAME-05
+        ulong rflags = e.IsFault ? s.Rflags | MachineState.FlagRf                               // FRED-FRAME-05
+            : e.CarriesInstructionLength ? s.Rflags & ~MachineState.FlagRf : s.Rflags;          // FRED-FRAME-09
         return new(e.ErrorCode, s.Rip, cs, rflags, s.Rsp, ss, e.EventData, 0);
     }
 
     /// <summary>One delivery attempt: the delivered result, or the fault it raises (and a default result).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static StepResult TryDeliver(in MachineState s, in Event e, out Event? fault)
+    static StepResult TryDeliver(in MachineState s, in Event e, Deviations deviations, out Event? fault)
     {
+        // Step order as spec/04 lays it out: entry point, new SSP, the frame, then the shadow-stack record.
         ulong entry = EntryRip(in s);
         fault = Canonical.IsCanonical(entry) ? null : Event.GeneralProtection();                // FRED-DELIV-10
         if (fault is not null) return default;
@@ -119,26 +141,40 @@ public static class Delivery
         int newLevel = NewStackLevel(in s, in e);
         ulong top = FrameTop(in s, newLevel);
         var frame = BuildFrame(in s, in e);
+        ulong newSsp = s.Cet.Ssp;
+        if (s.SupervisorShadowStack)
+        {
+            (newSsp, fault) = ShadowStack.NewSsp(in s, newLevel);                                 // FRED-CET-02
+            if (fault is not null) return default;
+        }
 
-        // Step order as spec/04 lays it out: entry point, shadow stack, then the frame.
-        // With no shadow stack in use the step changes nothing, so the common case skips the call.
-        var shadow = s.SupervisorShadowStack || (s.Cpl != 0 && s.UserShadowStack)
-            ? ShadowStack.OnDelivery(in s, newLevel, frame.CsWord)
-            : new ShadowStack.Effect(s.Memory, s.Cet, null);
-        fault = shadow.Fault;
-        if (fault is not null) return default;
+        // With no shadow stack in use the record step changes nothing, so the common case skips the call.
+        bool shadowWork = s.SupervisorShadowStack || (s.Cpl != 0 && s.UserShadowStack);
+        var memory = s.Memory;
+        var cet = s.Cet;
+        if (shadowWork && (deviations & Deviations.ShadowStackRecordFirst) != 0)
+        {
+            var early = ShadowStack.OnDelivery(in s, memory, newSsp, frame.CsWord);
+            fault = early.Fault;
+            if (fault is not null) return default;
+            (memory, cet, shadowWork) = (early.Memory, early.Cet, false);
+        }
 
         // FRED-DELIV-08/09: write every slot from the top down; commit only when all succeed.
-        var writeFault = shadow.Memory.WriteAll(
+        fault = memory.WriteAll(
         [
             new(top - 8, 8, frame.Reserved), new(top - 16, 8, frame.EventData), new(top - 24, 8, frame.SsWord),
             new(top - 32, 8, frame.Rsp), new(top - 40, 8, frame.Rflags), new(top - 48, 8, frame.CsWord),
             new(top - 56, 8, frame.Rip), new(top - 64, 8, frame.ErrorCode),
-        ], AccessKind.SupervisorWrite, out var memory);
-        if (writeFault is not null)
+        ], AccessKind.SupervisorWrite, out memory);
+        if (fault is not null) return default;
+
+        if (shadowWork)
         {
-            fault = writeFault;
-            return default;
+            var shadow = ShadowStack.OnDelivery(in s, memory, newSsp, frame.CsWord);              // FRED-CET-03, FRED-CET-04
+            fault = shadow.Fault;
+            if (fault is not null) return default;
+            (memory, cet) = (shadow.Memory, shadow.Cet);
         }
 
         // From ring 3 the kernel's selectors, 64-bit mode and swapped GS bases come in too (FRED-DELIV-07).
@@ -155,7 +191,7 @@ public static class Delivery
             InEnclave = false,
             NmiBlocked = s.NmiBlocked || e.Type == EventType.Nmi,
             Cr2 = e.IsException(Vector.PF) ? e.EventData : s.Cr2,
-            Cet = shadow.Cet with { SupervisorTrackerWaiting = false },
+            Cet = cet with { SupervisorTrackerWaiting = false },
             Fred = s.Fred with { Config = s.Fred.Config.WithCurrentStackLevel(newLevel) },
             Cs = fromUser ? kernelCs : s.Cs,
             Ss = fromUser ? (ushort)(kernelCs + 8) : s.Ss,

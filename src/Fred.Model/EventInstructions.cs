@@ -57,6 +57,7 @@ public static class EventInstructions
         Event? fault = end > MaxLength ? Event.GeneralProtection()                                   // FRED-INSN-03
             : locked ? Event.InvalidOpcode
             : kind == EventInstructionKind.Into && is64BitMode ? Event.InvalidOpcode
+            : kind == EventInstructionKind.Syscall && !is64BitMode ? Event.InvalidOpcode               // FRED-INSN-04
             : null;
         return new(kind, imm, Math.Min(end, MaxLength), fault);
     }
@@ -79,16 +80,24 @@ public static class EventInstructions
     /// Executes the event instruction at RIP given its bytes: faults are delivered at the instruction,
     /// events after it (FRED-INSN-02); INTO with OF=0 just advances RIP. Bytes that are no event instruction: #UD.
     /// </summary>
-    public static StepResult Execute(MachineState s, ReadOnlySpan<byte> bytes)
+    public static StepResult Execute(MachineState s, ReadOnlySpan<byte> bytes) => Execute(s, bytes, Deviations.None);
+
+    /// <summary>Executes the event instruction as a processor with the given deviations from the spec would (the mutant zoo's use).</summary>
+    public static StepResult Execute(MachineState s, ReadOnlySpan<byte> bytes, Deviations deviations)
     {
-        if (Decode(bytes, s.Is64BitMode) is not { } d) return Delivery.Deliver(s, Event.InvalidOpcode);
-        if (d.Fault is { } f) return Delivery.Deliver(s, f);
+        if (Decode(bytes, s.Is64BitMode) is not { } d) return Delivery.Deliver(s, Event.InvalidOpcode, deviations);
+        if (d.Fault is { } f) return Delivery.Deliver(s, f, deviations);
         ulong next = s.Rip + (ulong)d.Length;
         if (!s.Is64BitMode) next &= 0xFFFF_FFFF;
-        var after = s with { Rip = next, StiBlocked = false };
-        if (EventFor(d, s.Rflags) is not { } e) return new(after, Outcome.Completed);
-        var r = Delivery.Deliver(after, e);
-        // A delivery that ends without delivering (shutdown) leaves the state as it was before the instruction.
+        // RF is cleared as every instruction starts (FRED-FRAME-09), so neither the event's frame nor the state after
+        // an INTO that raises nothing keeps it.
+        // The instruction runs in any STI shadow still in effect, so the event's frame records it (FRED-FRAME-10);
+        // delivery, or the instruction's completion, ends it.
+        var after = s with { Rip = next, Rflags = s.Rflags & ~MachineState.FlagRf };
+        if (EventFor(d, s.Rflags) is not { } e) return new(after with { StiBlocked = false }, Outcome.Completed);
+        // An exception raised while delivering the event is reported on the instruction, which has not completed
+        // (FRED-NEST-07); a delivery that ends in shutdown leaves the state as it was before the instruction.
+        var r = Delivery.DeliverFromInstruction(s, after, e, deviations);
         return r.Outcome.Kind == OutcomeKind.Delivered ? r : StepResult.Unchanged(s, r.Outcome);
     }
 }

@@ -460,16 +460,14 @@ public sealed class Memory : IEquatable<Memory>
     {
         bool write = kind is AccessKind.SupervisorWrite or AccessKind.ShadowStackWrite;
         bool shadow = kind is AccessKind.ShadowStackRead or AccessKind.ShadowStackWrite;
-        // A write that faults reports its highest byte (pushes run downward); a read reports its first faulting byte.
-        // Every byte of one page shares its canonicality and permissions, so an access within one page is decided
-        // by the first byte checked; the byte loop below is the general case.
+        // An access that faults reports the linear address it was made at; an access that crosses into a page that
+        // faults reports the first byte of that page (FRED-DELIV-09). Every byte of one page shares its
+        // canonicality and permissions, so an access within one page is decided by its first byte; the byte loop
+        // below is the general case.
         if (size > 0 && (address & (PageSize - 1)) + (ulong)size <= PageSize)
-            return CheckByte(write ? address + (ulong)(size - 1) : address, write, shadow, ref pages);
-        for (int k = 0; k < size; k++)
-        {
-            int i = write ? size - 1 - k : k;
+            return CheckByte(address, write, shadow, ref pages);
+        for (int i = 0; i < size; i++)
             if (CheckByte(address + (ulong)i, write, shadow, ref pages) is { } fault) return fault;
-        }
         return null;
     }
 
