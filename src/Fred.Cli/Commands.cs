@@ -68,7 +68,7 @@ public static class Commands
             switch (r)
             {
                 case Answered obs:
-                    var ms = Comparator.Compare(cx.Case, expected, obs, profile);
+                    var ms = Comparator.Judge(cx.Case, expected, obs, profile);
                     if (ms.Count == 0) Console.WriteLine("  PASS: the DUT now agrees with the model");
                     else
                     {

@@ -151,7 +151,7 @@ public static class Campaign
                     case Unsupported: unsupported++; break;
                     case DutBroke b: broken.Add(new BrokenCase(c.Id, c, b)); break;
                     case Answered a:
-                        var ms = Comparator.Compare(c, expected[k], a, profile);
+                        var ms = Comparator.Judge(c, expected[k], a, profile);
                         if (ms.Count == 0) { passed++; break; }
                         failedCases++;
                         foreach (var rule in ms.SelectMany(m => m.Rules).Distinct()) failed[rule] = failed.GetValueOrDefault(rule) + 1;
@@ -207,7 +207,7 @@ public static class Campaign
             {
                 if (results[i] is not Answered a) continue;
                 var e = Expect(candidates[i]);
-                var m = Comparator.Compare(candidates[i], e, a, profile);
+                var m = Comparator.Judge(candidates[i], e, a, profile);
                 if (m.Count == 0 || Comparator.Signature(candidates[i], m) != signature) continue;
                 cur = (candidates[i], e, a, m);
                 progressed = true;

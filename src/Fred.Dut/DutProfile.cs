@@ -36,6 +36,14 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
     public const string RfAfterReturnUnobserved = "rf-after-return-unobserved";
     /// <summary>CR2 is not compared.</summary>
     public const string Cr2NotWritten = "cr2-not-written";
+    /// <summary>Reading: the STI bit is 0 for every event but SYSCALL/SYSENTER (Bochs; FRED-FRAME-10).</summary>
+    public const string StiBitClearForInterruptPath = "sti-bit-clear-for-interrupt-path";
+    /// <summary>Reading: SYSCALL raises #UD when IA32_EFER.SCE is 0 (Bochs; FRED-INSN-04).</summary>
+    public const string SyscallRequiresSce = "syscall-requires-sce";
+    /// <summary>Reading: SYSCALL in compatibility mode is delivered (AMD; FRED-INSN-04).</summary>
+    public const string SyscallInCompatDelivered = "syscall-in-compat-delivered";
+    /// <summary>Reading: ERETS compares only the CS selector with the shadow-stack record (Bochs; FRED-CET-05).</summary>
+    public const string EretsCsSelectorCompare = "erets-cs-selector-compare";
 
     /// <summary>Every divergence a profile may allow.</summary>
     public static readonly Divergence[] Known =
@@ -48,6 +56,10 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
         new(NmEventDataAbsent, "#NM event data is always 0 (no XFD)", "the comparator accepts 0 as the event data of a #NM frame"),
         new(Cr2NotWritten, "CR2 is not written (or not observable)", "the comparator skips cr2"),
         new(RfAfterReturnUnobserved, "RFLAGS.RF after ERETU/ERETS cannot be observed", "the comparator accepts rflags after a returned step that differs only in RF (bit 16)"),
+        new(StiBitClearForInterruptPath, "reading of FRED-FRAME-10: events other than SYSCALL/SYSENTER record no STI blocking (as Bochs)", "a case is accepted when the DUT's answers equal the model's under this reading"),
+        new(SyscallRequiresSce, "reading of FRED-INSN-04: SYSCALL raises #UD when IA32_EFER.SCE is 0 (as Bochs)", "a case is accepted when the DUT's answers equal the model's under this reading"),
+        new(SyscallInCompatDelivered, "reading of FRED-INSN-04: SYSCALL in compatibility mode is delivered (as AMD)", "a case is accepted when the DUT's answers equal the model's under this reading"),
+        new(EretsCsSelectorCompare, "reading of FRED-CET-05: ERETS compares only the CS selector with the shadow-stack record (as Bochs)", "a case is accepted when the DUT's answers equal the model's under this reading"),
     ];
 
     /// <summary>The strict profile: both revisions, no divergence.</summary>

@@ -63,6 +63,14 @@ public static class Mutants
                 : r;
         };
 
+    /// <summary>A mutant that delivers events and executes event instructions with the given deviations from the spec.</summary>
+    static Implementation Deviating(Deviations d) => (s, step) => step switch
+    {
+        DeliverStep ds => Delivery.Deliver(s, ds.Event, d),
+        ExecuteStep es => EventInstructions.Execute(s, es.Bytes, d),
+        _ => Model(s, step),
+    };
+
     static FredMsrs Restore(FredMsrs original, FredMsrs after) =>
         after with { Config = new FredConfig((original.Config.Value & ~3UL) | (uint)after.Config.CurrentStackLevel), StackLevels = original.StackLevels };
 
@@ -174,6 +182,59 @@ public static class Mutants
                 (s, a) => a with { Cr4 = s.Cr4 })),
         new("sti-blocking-ignored", "FRED-TYPE-04", "external interrupts are delivered during STI blocking", null,
             Around((s, step) => step is DeliverStep { Event.Type: EventType.ExternalInterrupt } && s.StiBlocked, s => s with { StiBlocked = false }, (_, a) => a)),
+        // The old behaviour of each rule corrected in 2026-11 (spec/README.md, "Order of authority"): a DUT that still
+        // follows it must be caught.
+        new("rf-kept-for-instruction-events", "FRED-FRAME-09", "INT n, INT1, INT3, INTO, SYSCALL and SYSENTER save RF as it was, not 0 (and INTO with OF=0 leaves RF set)", "Fred before 2026-11 (it blamed Bochs for RF = 0)",
+            After((s, step, r) => step is ExecuteStep && (s.Rflags & MachineState.FlagRf) != 0
+                ? Delivered(r) && r.Outcome.Event.CarriesInstructionLength && !r.Outcome.Event.Nested ? Slot(r, 3, v => v | MachineState.FlagRf)
+                : r.Outcome.Kind == OutcomeKind.Completed ? r with { State = r.State with { Rflags = r.State.Rflags | MachineState.FlagRf } } : r
+                : r)),
+        new("instruction-fault-after-instruction", "FRED-NEST-07", "an exception raised while delivering an instruction's event saves the next instruction's address", "Fred before 2026-11",
+            (s, step) => step is ExecuteStep { Bytes: var b } && Model(s, step) is { Outcome.Kind: OutcomeKind.Delivered, Outcome.Event.Type: EventType.HardwareException } r
+                && EventInstructions.Decode(b, s.Is64BitMode) is { Fault: null } d && EventInstructions.EventFor(d, s.Rflags) is { } e
+                && Delivery.Deliver(s with { Rip = s.Is64BitMode ? s.Rip + (ulong)d.Length : (s.Rip + (ulong)d.Length) & 0xFFFF_FFFF, Rflags = s.Rflags & ~MachineState.FlagRf }, e) is { Outcome.Kind: OutcomeKind.Delivered } old
+                ? old : Model(s, step)),
+        new("pf-address-top-byte", "FRED-DELIV-09", "a #PF raised by a frame write reports the slot's highest byte (top - 1), not its start (top - 8)", "Fred before 2026-11, after the older KVM selftest",
+            After((_, _, r) => Delivered(r) && r.Outcome.Event is { Type: EventType.HardwareException, Vector: Vector.PF, Nested: true, ErrorCode: var err } && (err & 0x42) == 2
+                ? Slot(r, 6, v => v + 7) with { State = Slot(r, 6, v => v + 7).State with { Cr2 = r.State.Cr2 + 7 } } : r)),
+        new("df-classes-without-cp-ve", "FRED-NEST-03", "#CP is benign and #VE is not of the page-fault class when deciding #DF", "the SDM's table before CET; Fred before 2026-11",
+            Deviating(Deviations.DoubleFaultClassesWithoutCpAndVe)),
+        new("ext-bit-missing", "FRED-NEST-08", "#GP/#SS raised while delivering an interrupt, NMI, exception or INT1 have EXT (error code bit 0) clear", "Fred before 2026-11",
+            Deviating(Deviations.NoExtBit)),
+        new("shadow-stack-record-first", "FRED-CET-03", "the shadow-stack record is written before the frame, so its fault wins when both stacks are bad", "Fred before 2026-11",
+            Deviating(Deviations.ShadowStackRecordFirst)),
+        new("nmi-unblocked-after-faulted-nmi", "FRED-NEST-09", "when an NMI's delivery faults, the nested exception is delivered with NMIs unblocked", "Fred before 2026-11",
+            After((s, step, r) => step is DeliverStep { Event.Type: EventType.Nmi } && Delivered(r) && r.Outcome.Event.Type != EventType.Nmi
+                ? r with { State = r.State with { NmiBlocked = s.NmiBlocked } } : r)),
+        new("sti-bit-cleared-for-instructions", "FRED-FRAME-10", "the event of an instruction in an STI shadow records no STI blocking", "Fred before 2026-11",
+            After((s, step, r) => step is ExecuteStep && s.StiBlocked && Delivered(r) && r.Outcome.Event.CarriesInstructionLength
+                ? s.Revision == Revision.Fred5 ? Slot(r, 5, w => w & ~(1UL << 16)) : Slot(r, 2, w => w & ~(1UL << 24)) : r)),
+        new("syscall-in-compat-delivered", "FRED-INSN-04", "SYSCALL in compatibility mode is delivered (as AMD does) instead of raising #UD", "Fred before 2026-11",
+            (s, step) => step is ExecuteStep { Bytes: var b } && !s.Is64BitMode && !b.Contains((byte)0xF0)
+                && EventInstructions.Decode(b, false) is { Kind: EventInstructionKind.Syscall, Length: <= 15 } d
+                && Delivery.DeliverFromInstruction(s, s with { Rip = (s.Rip + (ulong)d.Length) & 0xFFFF_FFFF, Rflags = s.Rflags & ~MachineState.FlagRf },
+                    new Event(EventType.Other, Vector.Syscall, InstructionLength: (byte)d.Length)) is { Outcome.Kind: OutcomeKind.Delivered } old
+                ? old : Model(s, step)),
+        new("syscall-requires-sce", "FRED-INSN-04", "SYSCALL raises #UD when IA32_EFER.SCE is 0, although FRED delivers it (the SDM checks SCE only without FRED)", "Bochs SYSCALL (proc_ctrl.cc) checks SCE first",
+            Readings.Of(DutProfile.SyscallRequiresSce)!),
+        new("pl3-ssp-not-canonicalised", "FRED-CET-04", "delivery from ring 3 stores SSP in IA32_PL3_SSP without copying bit 47 into bits 63:48", "Fred before 2026-11",
+            After((s, _, r) => Delivered(r) && s.Cpl == 3 && s.UserShadowStack ? r with { State = r.State with { Cet = r.State.Cet with { Pl3Ssp = s.Cet.Ssp } } } : r)),
+        new("erets-cs-selector-compare", "FRED-CET-05", "ERETS compares only the CS selector (bits 15:0) of the shadow-stack record, not all 64 bits", "Bochs shadow_stack_restore (16-bit parameter); Fred before 2026-11",
+            (s, step) => step is EretsStep && Model(s, step) is { Outcome.Kind: OutcomeKind.Fault } r && s.SupervisorShadowStack && (s.Cet.Ssp & 7) == 0
+                && s.Memory.Peek(s.Cet.Ssp + 16, 8) is var shadowCs && s.Memory.Peek(EretSlot(s, 2), 8) is var frameCs
+                && shadowCs != frameCs && (ushort)shadowCs == (ushort)frameCs
+                && Model(s with { Memory = s.Memory.Poke(s.Cet.Ssp + 16, 8, frameCs) }, step) is { Outcome.Kind: OutcomeKind.Returned } ok
+                ? ok with { State = ok.State with { Memory = ok.State.Memory.Poke(s.Cet.Ssp + 16, 8, shadowCs) } } : Model(s, step)),
+        new("erets-old-ssp-gp", "FRED-CET-05", "ERETS raises #GP(0), not #CP(2), for a popped SSP that is not 4-byte aligned, and does not check SSP's own alignment", "Fred before 2026-11",
+            (s, step) => step is EretsStep && Model(s, step) is { Outcome: { Kind: OutcomeKind.Fault, Event.Vector: Vector.CP } } r && s.SupervisorShadowStack
+                && (s.Cet.Ssp & 7) == 0 && (s.Memory.Peek(s.Cet.Ssp, 8) & 3) != 0
+                && s.Memory.Peek(s.Cet.Ssp + 8, 8) == s.Memory.Peek(EretSlot(s, 1), 8) && s.Memory.Peek(s.Cet.Ssp + 16, 8) == s.Memory.Peek(EretSlot(s, 2), 8)
+                ? StepResult.Unchanged(s, Outcome.Faulted(Event.GeneralProtection())) : Model(s, step)),
+        new("eretu-cet-checks-swapped", "FRED-CET-06", "ERETU checks SSP against IA32_PL0_SSP (#CP) before IA32_PL3_SSP's upper half on a return to compatibility mode (#GP)", "Fred before 2026-11",
+            (s, step) => step is EretuStep && Model(s, step) is { Outcome: { Kind: OutcomeKind.Fault, Event.Vector: Vector.GP } } r
+                && s.SupervisorShadowStack && s.UserShadowStack && (s.Cet.Pl3Ssp >> 32) != 0
+                && Model(s with { Cet = s.Cet with { Pl3Ssp = s.Cet.Pl3Ssp & 0xFFFF_FFFF } }, step) is { Outcome: { Kind: OutcomeKind.Fault, Event.Vector: Vector.CP } } cp
+                ? StepResult.Unchanged(s, cp.Outcome) : Model(s, step)),
         new("lock-int-accepted", "FRED-INSN-03", "INT n, INT3 and friends with a LOCK prefix raise their event instead of #UD", null,
             (s, step) => step is ExecuteStep { Bytes: var b } && b.Contains((byte)0xF0)
                 && Model(s, new ExecuteStep([.. b.Where(x => x != 0xF0)])) is { Outcome.Kind: OutcomeKind.Delivered } ok ? ok : Model(s, step)),

@@ -313,7 +313,7 @@ public static class Arbitraries
     public static Arbitrary<DeliveryCase> BrokenStacks => Arb.From(
         from s in Context
         from e in Gen.Frequency((2, ArchitecturalEvent),
-            (1, Gen.Elements(Vector.PF, Vector.GP, Vector.SS, Vector.DE, Vector.TS, Vector.NP).Select(v => Event.Exception(v, 0, 0x1000))))
+            (1, Gen.Elements(Vector.PF, Vector.GP, Vector.SS, Vector.DE, Vector.TS, Vector.NP, Vector.CP, Vector.VE).Select(v => Event.Exception(v, 0, 0x1000))))
         let c = new DeliveryCase(Unmask(s, e), e)
         from breaks in Gen.ArrayOf(Gen.Elements(PageAccess.SupervisorData, PageAccess.None, PageAccess.Present), 5)
         from badEntry in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
@@ -582,7 +582,8 @@ public static class Arbitraries
             (1, Eret(ArbitraryFrames(0).Generator, 0)),
             (2, instruction),
             (2, msr),
-            (1, cr4));
+            (1, cr4),
+            (3, CorrectedRuleScenario));
         return all
             .Where(sc => shape.Revisions.Contains(sc.Initial.Revision) && (shape.Compat || sc.Initial.Is64BitMode))
             .Select(sc => shape.Cet ? sc : new Scenario(WithoutCet(sc.Initial), [.. sc.Steps.Where(s => s is not WrmsrStep w || !CetMsrs.Contains(w.Msr))
@@ -727,5 +728,133 @@ public static class Arbitraries
             select new Scenario(broken with { Rip = World.ImageKernelCode + (ulong)ripOffset },
                 [(s.Cpl == 3) != wrongEret ? new EretuStep() : new EretsStep()]))
         );
-}
 
+    // ---- cases aimed at the rules Fred corrected (spec/README.md, "Order of authority") ------------------------
+
+    static MachineState SupervisorShadowStacks(MachineState s) =>
+        s with { Cr4 = s.Cr4 | MachineState.Cr4Cet, Cet = s.Cet with { SCet = s.Cet.SCet | CetState.ShadowStackEnable } };
+
+    /// <summary>
+    /// An event instruction whose event cannot be delivered (FRED-NEST-07, FRED-NEST-08): broken stacks or a
+    /// non-canonical entry point, so the exception is reported on the instruction, with EXT as the event decides.
+    /// </summary>
+    public static Gen<Scenario> InstructionOnBrokenStack { get; } =
+        from c in BrokenStacks.Generator
+        from bytes in EventInstructionBytes(c.State.Is64BitMode)
+        from of in Bool
+        select new Scenario(c.State with { Rflags = c.State.Rflags | (of ? MachineState.FlagOf : 0) }, [new ExecuteStep(bytes)]);
+
+    /// <summary>An event instruction executed in an STI shadow in ring 0 (FRED-FRAME-10), RF possibly set (FRED-FRAME-09).</summary>
+    public static Gen<Scenario> InstructionInStiShadow { get; } =
+        from s in KernelContext
+        from bytes in EventInstructionBytes(true)
+        from rf in Bool
+        select new Scenario(s with { Rflags = s.Rflags | MachineState.FlagIf | (rf ? MachineState.FlagRf : 0), StiBlocked = true }, [new ExecuteStep(bytes)]);
+
+    /// <summary>
+    /// A ring-3 event with user shadow stacks on and an SSP whose bits 63:48 do not copy bit 47 (FRED-CET-04), then the
+    /// ERETU that reloads it from IA32_PL3_SSP.
+    /// </summary>
+    public static Gen<Scenario> UserSspNotCanonical { get; } =
+        from u in UserContext.Where(u => u.Is64BitMode)
+        from ssp in CanonicalAddress
+        from flip in Gen.Elements(1UL << 47, 1UL << 52, 0xFFFFUL << 48)
+        from e in Gen.OneOf(Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v))),
+            EventInstructionBytes(true).Select(b => (Step)new ExecuteStep(b)))
+        let s = Unmask(u with { Cr4 = u.Cr4 | MachineState.Cr4Cet, Cet = u.Cet with { UCet = CetState.ShadowStackEnable, Ssp = (ssp ^ flip) & ~7UL } },
+            Event.Interrupt(0x20))
+        select new Scenario(s, s.Revision == Revision.Fred3 ? [e, new AddRspStep(8), new EretuStep()] : [e, new EretuStep()]);
+
+    /// <summary>
+    /// ERETS over a shadow-stack record that differs from the frame (FRED-CET-05): the old SSP not 4-byte aligned or not
+    /// canonical, the CS word's stack level or another bit changed, the RIP changed, or SSP moved off 8-byte alignment.
+    /// </summary>
+    public static Gen<Scenario> ShadowRecordTampered { get; } =
+        from s0 in KernelContext
+        from e in ArchitecturalEvent.Where(e => e.Type is not (EventType.ExternalInterrupt or EventType.Nmi))
+        let s = SupervisorShadowStacks(s0) with { Cet = s0.Cet with { SCet = s0.Cet.SCet | CetState.ShadowStackEnable } }
+        let r = Delivery.Deliver(s, e)
+        where r.Outcome.Kind == OutcomeKind.Delivered && r.State.SupervisorShadowStack
+        let h = r.State
+        from how in Gen.Choose(0, 5)
+        from bits in Gen.Choose(1, 3)
+        let ssp = h.Cet.Ssp
+        let tampered = how switch
+        {
+            0 => h with { Memory = h.Memory.Poke(ssp, 8, h.Memory.Peek(ssp, 8) | (uint)bits) },
+            1 => h with { Memory = h.Memory.Poke(ssp, 8, h.Memory.Peek(ssp, 8) ^ (1UL << 50)) },
+            2 => h with { Memory = h.Memory.Poke(ssp + 16, 8, h.Memory.Peek(ssp + 16, 8) ^ ((ulong)(uint)bits << 16)) },
+            3 => h with { Memory = h.Memory.Poke(ssp + 16, 8, h.Memory.Peek(ssp + 16, 8) ^ (1UL << (32 + bits))) },
+            4 => h with { Memory = h.Memory.Poke(ssp + 8, 8, h.Memory.Peek(ssp + 8, 8) ^ (1UL << bits)) },
+            _ => h with { Cet = h.Cet with { Ssp = ssp + 4 } },
+        }
+        select new Scenario(ReadyToReturn(tampered), [new EretsStep()]);
+
+    /// <summary>
+    /// ERETU to compatibility mode with user and supervisor shadow stacks on, IA32_PL3_SSP above 4 GiB and, often, SSP
+    /// not equal to IA32_PL0_SSP: both of FRED-CET-06's checks fail, and the first in the SDM's order decides.
+    /// </summary>
+    public static Gen<Scenario> EretuShadowStackChecks { get; } =
+        from u0 in UserContext.Where(u => !u.Is64BitMode)
+        from high in Gen.Choose(1, 0xFFFF)
+        from offBy in Gen.Elements(0UL, 8UL, 0x100UL)
+        let u = u0 with
+        {
+            Cr4 = u0.Cr4 | MachineState.Cr4Cet,
+            Cet = u0.Cet with { SCet = CetState.ShadowStackEnable, UCet = CetState.ShadowStackEnable },
+        }
+        let e = Event.Exception(Vector.UD)
+        let r = Delivery.Deliver(u, e)
+        where r.Outcome.Kind == OutcomeKind.Delivered && r.State.StackLevel == 0
+        let h = r.State with { Cet = r.State.Cet with { Pl3Ssp = ((ulong)(uint)high << 32) | (r.State.Cet.Pl3Ssp & 0xFFFF_FFF8), Ssp = r.State.Cet.Ssp + offBy } }
+        select new Scenario(ReadyToReturn(h), [new EretuStep()]);
+
+    /// <summary>
+    /// Ring-0 events with supervisor shadow stacks on where the frame's stack, the shadow stack, or both cannot be
+    /// written (FRED-CET-03's order decides which fault is reported).
+    /// </summary>
+    public static Gen<Scenario> FrameAndShadowStackBroken { get; } =
+        from s0 in KernelContext
+        from e in ArchitecturalEvent
+        from frameAccess in Gen.Elements(PageAccess.SupervisorData, PageAccess.Present, PageAccess.None)
+        from shadowAccess in Gen.Elements(PageAccess.Present, PageAccess.None)
+        let s1 = SupervisorShadowStacks(s0)
+        let m = s1.Memory.Map(World.KernelStackBase, World.StackRegion, frameAccess).Map(World.ShadowStackBase + 4 * 0x10000UL, World.StackRegion, shadowAccess)
+        select new Scenario(Unmask(s1 with { Memory = m }, e), [new DeliverStep(e)]);
+
+    /// <summary>
+    /// Deliveries that raise an exception with an error code (FRED-NEST-08): a ring-0 stack pointer past the canonical
+    /// boundary (#SS on the first frame slot), or a new stack level whose SSP has bit 2 set (#GP); the nested exception
+    /// then goes to a good stack level, so its error code's EXT bit is seen.
+    /// </summary>
+    public static Gen<Scenario> DeliveryFaultsWithErrorCode { get; } = Gen.OneOf(
+        from s0 in KernelContext
+        from level in Gen.Choose(1, 3)
+        from off in Gen.Choose(0, 0x3F)
+        from step in Gen.OneOf(ArchitecturalEvent.Select(e => (Step)new DeliverStep(e)), EventInstructionBytes(true).Select(b => (Step)new ExecuteStep(b)))
+        let s = s0.WithStackLevel(0) with
+        {
+            Rsp = 0x0000_8000_0000_1000UL + (ulong)off,   // past the canonical boundary by more than any red zone
+            Fred = s0.Fred with { Config = s0.Fred.Config.WithCurrentStackLevel(0), StackLevels = s0.Fred.StackLevels.With(Vector.SS, level).With(Vector.GP, level) },
+        }
+        select new Scenario(step is DeliverStep d ? Unmask(s, d.Event) : s, [step]),
+        from u in Context
+        from level in Gen.Choose(1, 3)
+        from step in Gen.OneOf(ArchitecturalEvent.Select(e => (Step)new DeliverStep(e)), EventInstructionBytes(u.Is64BitMode).Select(b => (Step)new ExecuteStep(b)))
+        let s1 = SupervisorShadowStacks(u)
+        let s = s1 with { Fred = s1.Fred with { Ssp0 = (s1.Fred.Ssp0 & ~7UL) | 4, StackLevels = s1.Fred.StackLevels.With(Vector.GP, level) } }
+        select new Scenario(step is DeliverStep d ? Unmask(s, d.Event) : s, [step]));
+
+    /// <summary>SYSCALL with IA32_EFER.SCE clear, and SYSCALL or SYSENTER in compatibility mode (FRED-INSN-04).</summary>
+    public static Gen<Scenario> SyscallPreconditions { get; } =
+        from u in UserContext
+        from sce in Bool
+        from bytes in Gen.Elements(new byte[] { 0x0F, 0x05 }, [0x0F, 0x05], [0x0F, 0x34], [0x66, 0x0F, 0x05])
+        let s = u with { Efer = sce ? u.Efer | 1 : u.Efer & ~1UL }
+        select new Scenario(s, s.Revision == Revision.Fred3 ? [new ExecuteStep(bytes), new AddRspStep(8), new EretuStep()] : [new ExecuteStep(bytes), new EretuStep()]);
+
+    /// <summary>Every case aimed at the corrected rules, for campaigns.</summary>
+    public static Gen<Scenario> CorrectedRuleScenario { get; } = Gen.OneOf(
+        InstructionOnBrokenStack, InstructionInStiShadow, UserSspNotCanonical, ShadowRecordTampered, EretuShadowStackChecks,
+        FrameAndShadowStackBroken, DeliveryFaultsWithErrorCode, SyscallPreconditions);
+}

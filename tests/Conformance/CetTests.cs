@@ -56,15 +56,16 @@ public class CetTests
     }
 
     [Fact]
-    [Trait("Rule", "FRED-CET-02")]
+    [Trait("Rule", "FRED-CET-02"), Trait("Rule", "FRED-NEST-08"), Trait("Rule", "FRED-NEST-09")]
     public void A_new_level_SSP_with_bit_2_set_is_a_GP_during_delivery()
     {
         var k = WithSupervisorShadowStack(World.Kernel());
         k = k with { Fred = k.Fred with { Ssp2 = World.ShadowStackTop(2) - 4 } };
         var r = Delivery.Deliver(k, Event.NonMaskable());
-        // #GP(0) nested; #GP is level 0 under Linux's STKLVLS, same level: no new SSP is loaded, so it succeeds.
-        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.GeneralProtection() with { Nested = true }), r.Outcome);
-        Assert.False(r.State.NmiBlocked);
+        // #GP nested, with EXT set as an NMI is external (FRED-NEST-08); #GP is level 0 under Linux's STKLVLS, same
+        // level: no new SSP is loaded, so it succeeds. NMI blocking began with the NMI's delivery and stays (FRED-NEST-09).
+        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.GeneralProtection(1) with { Nested = true }), r.Outcome);
+        Assert.True(r.State.NmiBlocked);
     }
 
     [Fact]
@@ -96,8 +97,18 @@ public class CetTests
         var r = Erets.Execute(tampered);
         Assert.Equal(Outcome.Faulted(Event.Exception(Vector.CP, 2)), r.Outcome);
         Assert.Equal(tampered, r.State);
+        // The popped SSP must be 4-byte aligned: #CP(FAR-RET/IRET), not #GP (SDM ERETS pseudocode, FRED-CET-05).
         var oddSsp = h with { Memory = h.Memory.Poke(h.Cet.Ssp, 8, 0xFFFF_C900_0044_0001) };          // popped SSP bit 0
-        Assert.Equal(Outcome.Faulted(Event.GeneralProtection()), Erets.Execute(oddSsp).Outcome);
+        Assert.Equal(Outcome.Faulted(Event.Exception(Vector.CP, 2)), Erets.Execute(oddSsp).Outcome);
+        // A non-canonical popped SSP (4-byte aligned) is #GP(0).
+        var wildSsp = h with { Memory = h.Memory.Poke(h.Cet.Ssp, 8, 0x0000_8000_0000_0000) };
+        Assert.Equal(Outcome.Faulted(Event.GeneralProtection()), Erets.Execute(wildSsp).Outcome);
+        // The CS word is compared in all 64 bits: a different stack level in the record is #CP(2).
+        var otherLevel = h with { Memory = h.Memory.Poke(h.Cet.Ssp + 16, 8, h.Memory.Peek(h.Cet.Ssp + 16, 8) ^ (1UL << 16)) };
+        Assert.Equal(Outcome.Faulted(Event.Exception(Vector.CP, 2)), Erets.Execute(otherLevel).Outcome);
+        // SSP not 8-byte aligned: #CP(2) before anything is read.
+        var misaligned = h with { Cet = h.Cet with { Ssp = h.Cet.Ssp + 4 } };
+        Assert.Equal(Outcome.Faulted(Event.Exception(Vector.CP, 2)), Erets.Execute(misaligned).Outcome);
     }
 
     [Fact]

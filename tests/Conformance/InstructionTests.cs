@@ -27,7 +27,7 @@ public class InstructionTests
     };
 
     [Fact]
-    [Trait("Rule", "FRED-FRAME-07"), Trait("Rule", "FRED-INSN-01"), Trait("Rule", "FRED-INSN-02"), Trait("Rule", "FRED-INSN-03")]
+    [Trait("Rule", "FRED-FRAME-07"), Trait("Rule", "FRED-INSN-01"), Trait("Rule", "FRED-INSN-02"), Trait("Rule", "FRED-INSN-03"), Trait("Rule", "FRED-INSN-04")]
     public void Instruction_length_in_the_frame_equals_Iceds_decoded_length() => Check(Arbitraries.EventInstructions, c =>
     {
         var iced = IcedDecode(c.Bytes, c.Is64BitMode);
@@ -51,6 +51,12 @@ public class InstructionTests
         var decoded = EventInstructions.Decode(c.Bytes, c.Is64BitMode);
         ExpectEqual(KindOf(iced.Mnemonic), decoded?.Kind, "instruction kind", () => c.ToString());
         ExpectEqual(iced.Length, decoded?.Length, "decoded length", () => c.ToString());
+        if (iced.Mnemonic == Mnemonic.Syscall && !c.Is64BitMode)
+        {
+            // Iced decodes it (AMD runs SYSCALL in compatibility mode); on Intel it is #UD at the instruction (FRED-INSN-04).
+            ExpectEqual(Event.InvalidOpcode, r.Outcome.Event, "SYSCALL in compatibility mode", () => c.ToString());
+            return;
+        }
         Expect(r.Outcome.Kind == OutcomeKind.Delivered, () => $"no event delivered: {r.Outcome}\n{c}");
         var f = Frame.Read(r.State.Memory, r.State.Rsp)!.Value;
         var ss = FrameWords.DecodeSs(s.Revision, f.SsWord);
@@ -103,10 +109,14 @@ public class InstructionTests
     [Trait("Rule", "FRED-INSN-04"), Trait("Rule", "FRED-INSN-05")]
     public void Syscall_and_sysenter_are_delivered_from_both_modes_and_leave_RCX_R11_alone()
     {
-        var user64 = World.User() with { Rcx = 0x1111, R11 = 0x2222 };
+        // EFER.SCE is clear: under FRED it does not matter (SDM SYSCALL pseudocode checks it only when CR4.FRED = 0).
+        var user64 = World.User() with { Rcx = 0x1111, R11 = 0x2222, Efer = MachineState.EferLma | MachineState.EferLme };
         var compat = user64 with { Cs = Selectors.User32Cs, Is64BitMode = false, Rip = 0x40_1000 };
-        foreach (var s in new[] { user64, compat })
-            foreach (var bytes in new[] { new byte[] { 0x0F, 0x05 }, [0x0F, 0x34] })
+        // SYSCALL outside 64-bit mode is #UD on Intel, saved RIP at the instruction (FRED-INSN-04).
+        var ud = EventInstructions.Execute(compat, [0x0F, 0x05]);
+        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.InvalidOpcode), ud.Outcome);
+        Assert.Equal(compat.Rip, Frame.Read(ud.State.Memory, ud.State.Rsp)!.Value.Rip);
+        foreach (var (s, bytes) in new[] { (user64, new byte[] { 0x0F, 0x05 }), (user64, [0x0F, 0x34]), (compat, [0x0F, 0x34]) })
             {
                 var r = EventInstructions.Execute(s, bytes);
                 Assert.Equal(OutcomeKind.Delivered, r.Outcome.Kind);

@@ -55,7 +55,7 @@ public class MemoryTests
             bool shadow = kind is AccessKind.ShadowStackRead or AccessKind.ShadowStackWrite;
             for (int k = 0; k < size; k++)
             {
-                ulong a = address + (ulong)(write ? size - 1 - k : k);
+                ulong a = address + (ulong)k;   // FRED-DELIV-09: the first byte that faults, reads and writes alike
                 if (!Canonical.IsCanonical(a)) return shadow ? Event.GeneralProtection() : Event.Exception(Vector.SS);
                 var p = Pages.TryGetValue(a & ~0xFFFUL, out var x) ? x : PageAccess.None;
                 if ((p & PageAccess.Present) == 0 || (write && (p & PageAccess.Writable) == 0))

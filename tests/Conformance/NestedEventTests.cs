@@ -67,8 +67,8 @@ public class NestedEventTests
     {
         var user = World.User() with { Fred = World.LinuxMsrs with { Rsp0 = Unmapped, StackLevels = new StackLevels(0).With(Vector.PF, 1) } };
         var r = Delivery.Deliver(user, Event.Exception(Vector.UD));
-        // #PF, not present (P=0), write (W=1), supervisor: error code 2; address is the top quadword's highest byte.
-        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.PageFault(2, Unmapped - 1) with { Nested = true }), r.Outcome);
+        // #PF, not present (P=0), write (W=1), supervisor: error code 2; address is the start of the top slot (RSP0 - 8).
+        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.PageFault(2, Unmapped - 8) with { Nested = true }), r.Outcome);
         Assert.Equal(1, r.State.StackLevel);
         Assert.Equal(World.LevelStackTop(1) - 64, r.State.Rsp);
         Assert.Equal(World.DefaultEntry, r.State.Rip);                 // the ring-3 entry: CPL was still 3
@@ -77,8 +77,8 @@ public class NestedEventTests
         Assert.Equal(0x33UL, f.CsWord);
         // SS 0x2B, vector 14 at 39:32, type 3 at 51:48, 64-bit (57), nested (58), no instruction length.
         Assert.Equal(0x0603_000E_0000_002BUL, f.SsWord);
-        Assert.Equal(Unmapped - 1, f.EventData);
-        Assert.Equal(Unmapped - 1, r.State.Cr2);
+        Assert.Equal(Unmapped - 8, f.EventData);
+        Assert.Equal(Unmapped - 8, r.State.Cr2);
     }
 
     [Fact]
@@ -128,13 +128,13 @@ public class NestedEventTests
         k = k with { Fred = k.Fred with { StackLevels = new StackLevels(0).With(Vector.PF, 2) } };
         var r = Delivery.Deliver(k, Event.Interrupt(0xEC));
         ulong top = (k.Rsp - 64) & ~0x3FUL;
-        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.PageFault(3, top - 1) with { Nested = true }), r.Outcome);  // P=1, W=1
+        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.PageFault(3, top - 8) with { Nested = true }), r.Outcome);  // P=1, W=1
         Assert.Equal(2, r.State.StackLevel);
         Assert.Equal(World.DefaultEntry + 256, r.State.Rip);
     }
 
     [Fact]
-    [Trait("Rule", "FRED-DELIV-09")]
+    [Trait("Rule", "FRED-DELIV-09"), Trait("Rule", "FRED-NEST-08")]
     public void A_non_canonical_frame_slot_is_a_stack_fault()
     {
         // RSP - 64 (red zone) aligned down is 0x0000_8000_0000_00C0: every slot of the frame is non-canonical.
@@ -144,6 +144,7 @@ public class NestedEventTests
         Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.Exception(Vector.DF)), r.Outcome);
         Assert.Equal(3, r.State.StackLevel);
         k = k with { Fred = k.Fred with { StackLevels = new StackLevels(0).With(Vector.SS, 1) } };
-        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.Exception(Vector.SS, 0) with { Nested = true }), Delivery.Deliver(k, Event.Exception(Vector.BR)).Outcome);
+        // #BR is a hardware exception, external to the program: the #SS error code has EXT (bit 0) set (FRED-NEST-08).
+        Assert.Equal(new Outcome(OutcomeKind.Delivered, Event.Exception(Vector.SS, 1) with { Nested = true }), Delivery.Deliver(k, Event.Exception(Vector.BR)).Outcome);
     }
 }

@@ -8,12 +8,17 @@ namespace Fred.Conformance;
 public class RoundTripTests
 {
     /// <summary>The context an untouched round trip must restore, with the documented exceptions applied (FRED-RT-02).</summary>
+    static ulong LaAdjust(ulong a) => (a & (1UL << 47)) != 0 ? a | 0xFFFF_0000_0000_0000 : a & 0x0000_FFFF_FFFF_FFFF;
+
     public static MachineState ExpectedAfterReturn(MachineState s, Event e)
     {
         bool user = s.Cpl == 3;
         var expected = s with
         {
-            Rflags = e.IsFault ? s.Rflags | MachineState.FlagRf : s.Rflags,
+            // FRED-FRAME-05/-09: a fault saves RF = 1; an instruction's event saves RF = 0, as the instruction cleared it.
+            Rflags = e.IsFault ? s.Rflags | MachineState.FlagRf
+                : e.Type is EventType.SoftwareInterrupt or EventType.PrivilegedSoftwareException or EventType.SoftwareException or EventType.Other
+                    ? s.Rflags & ~MachineState.FlagRf : s.Rflags,
             NmiBlocked = e.Type != EventType.Nmi && s.NmiBlocked,
             PendingSingleStep = e.IsSoftwareEvent && (s.Rflags & MachineState.FlagTf) != 0,
             StiBlocked = !user && s.StiBlocked && (s.Rflags & MachineState.FlagIf) != 0,
@@ -21,8 +26,9 @@ public class RoundTripTests
             Cet = s.Cet with
             {
                 SupervisorTrackerWaiting = !user && s.Revision == Revision.Fred5 && s.Cet.SupervisorTrackerWaiting && s.SupervisorIbt,
-                Ssp = user && !s.UserShadowStack && s.SupervisorShadowStack ? s.Fred.Ssp0 : s.Cet.Ssp,
-                Pl3Ssp = user && s.UserShadowStack ? s.Cet.Ssp : s.Cet.Pl3Ssp,
+                // FRED-CET-04: the user SSP goes through IA32_PL3_SSP with bit 47 copied into 63:48 (LA_adjust).
+                Ssp = user && s.UserShadowStack ? LaAdjust(s.Cet.Ssp) : user && s.SupervisorShadowStack ? s.Fred.Ssp0 : s.Cet.Ssp,
+                Pl3Ssp = user && s.UserShadowStack ? LaAdjust(s.Cet.Ssp) : s.Cet.Pl3Ssp,
             },
         };
         return expected;

@@ -57,7 +57,11 @@ public static class Oracle
     {
         bool hwexc = e.Type == EventType.HardwareException;
         ulong err = hwexc && e.Vector != 8 && ((ErrorCodeVectors >> e.Vector) & 1) != 0 ? e.ErrorCode : 0;
-        ulong rflags = s.Rflags | (hwexc && ((FaultVectors >> e.Vector) & 1) != 0 ? 1UL << 16 : 0);
+        // RF: set for a fault (FRED-FRAME-05); clear for the events of INT n, INT1, INT3, INTO, SYSCALL and SYSENTER,
+        // whose instruction cleared it as it started (FRED-FRAME-09); otherwise as interrupted.
+        bool instructionEvent = (int)e.Type is 4 or 5 or 6 or 7;
+        ulong rflags = hwexc && ((FaultVectors >> e.Vector) & 1) != 0 ? s.Rflags | 1UL << 16
+            : instructionEvent ? s.Rflags & ~(1UL << 16) : s.Rflags;
         bool sti = s.StiBlocked;
         bool swevent = e.Type is EventType.SoftwareInterrupt or EventType.Other;
         bool nmi = e.Type == EventType.Nmi;
