@@ -106,6 +106,9 @@ public static class Comparator
         return field switch
         {
             "frame.ss_word" => p.Allows(DutProfile.NestedBitNotReported) && (ev ^ ov) == 1UL << 58 && (ov & (1UL << 58)) == 0,
+            // The state saved for #DF is undefined in the SDM; FRED keeps the interrupted context, but RF is not
+            // specified there (Bochs sets it when the #DF follows a fault during delivery): FRED-NEST-04.
+            "frame.rflags" => ee.IsException(Vector.DF) && (ev ^ ov) == MachineState.FlagRf,
             "frame.event_data" => (p.Allows(DutProfile.NmiEventDataAbsent) && ee.Type == EventType.Nmi && ov == 0)
                 || (p.Allows(DutProfile.NmEventDataAbsent) && ee.IsException(Vector.NM) && ov == 0)
                 || (p.Allows(DutProfile.DebugEventDataPartial) && ee.Vector == Vector.DB && ee.Type is EventType.HardwareException or EventType.PrivilegedSoftwareException && ov == (ev & 0x400F)),

@@ -197,6 +197,8 @@ public static class Mutants
         new("pf-address-top-byte", "FRED-DELIV-09", "a #PF raised by a frame write reports the slot's highest byte (top - 1), not its start (top - 8)", "Fred before 2026-11, after the older KVM selftest",
             After((_, _, r) => Delivered(r) && r.Outcome.Event is { Type: EventType.HardwareException, Vector: Vector.PF, Nested: true, ErrorCode: var err } && (err & 0x42) == 2
                 ? Slot(r, 6, v => v + 7) with { State = Slot(r, 6, v => v + 7).State with { Cr2 = r.State.Cr2 + 7 } } : r)),
+        new("cr2-only-for-delivered-pf", "FRED-DATA-01", "CR2 is written only when a #PF is delivered, not when the #PF becomes #DF", "Fred before 2026-11",
+            After((s, _, r) => Delivered(r) && r.Outcome.Event.IsException(Vector.DF) ? r with { State = r.State with { Cr2 = s.Cr2 } } : r)),
         new("df-classes-without-cp-ve", "FRED-NEST-03", "#CP is benign and #VE is not of the page-fault class when deciding #DF", "the SDM's table before CET; Fred before 2026-11",
             Deviating(Deviations.DoubleFaultClassesWithoutCpAndVe)),
         new("ext-bit-missing", "FRED-NEST-08", "#GP/#SS raised while delivering an interrupt, NMI, exception or INT1 have EXT (error code bit 0) clear", "Fred before 2026-11",

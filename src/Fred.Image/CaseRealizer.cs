@@ -71,9 +71,14 @@ public static class CaseRealizer
         Require(Canonical.IsCanonical(s.GsBase) && Canonical.IsCanonical(s.KernelGsBase), "WRMSR refuses non-canonical GS bases");
         Require(c.Steps.Count is 1 or 2, "the image runs one event and at most one ERETU/ERETS after it");
 
-        if (c.Steps.Any(st => st is EretuStep or EretsStep))
+        // The harness observes an ERET's fault or landing, a masked interrupt and an INTO that raises nothing through the
+        // delivery of its INT3 probe, which needs a working stack.
+        bool probed = c.Steps.Any(st => st is EretuStep or EretsStep)
+            || (c.Steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0)
+            || (c.Steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0);
+        if (probed)
             Require(new[] { s.Fred.Rsp0, s.Fred.Rsp1, s.Fred.Rsp2, s.Fred.Rsp3 }.All(r => s.Memory.AccessOf(r - 8) != PageAccess.None),
-                "after an ERET every stack must be mapped: the ERET's fault, or the landing probe, is observed through a delivery");
+                "the INT3 probe (after an ERET, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
         var (first, trigger) = FirstOf(c.Steps[0], s);
         bool thenEret = false;
         if (c.Steps.Count == 2)

@@ -35,21 +35,25 @@ public static class Delivery
         var delivered = TryDeliver(in s, in current, deviations, out var fault);
         if (fault is null) return delivered;
         // Each failed attempt escalates (benign -> nested -> #DF -> shutdown), so a handful of rounds always ends.
+        ulong? cr2 = null;
         for (int round = 0; round < 8; round++)
         {
+            // CR2 is written whenever a page fault is detected, even one that becomes #DF (FRED-DATA-01).
+            if (fault.Value.IsException(Vector.PF)) cr2 = fault.Value.EventData;
             if (NestedEvents.Combine(current, fault.Value, deviations) is not { } next)            // FRED-NEST-05
                 return Unchanged(in faultContext, new(OutcomeKind.Shutdown, current));
             current = next.Normalized();                                                        // FRED-NEST-01, FRED-NEST-04
             delivered = TryDeliver(in faultContext, in current, deviations, out fault);
             if (fault is null)
                 // NMI blocking began when the NMI's delivery began, and its failure does not end it (FRED-NEST-09).
-                return e.Type == EventType.Nmi ? NmiStaysBlocked(delivered) : delivered;
+                return AfterFailedAttempts(delivered, e.Type == EventType.Nmi, current.IsException(Vector.PF) ? null : cr2);
         }
         return Unchanged(in faultContext, new(OutcomeKind.Shutdown, current));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static StepResult NmiStaysBlocked(StepResult r) => r with { State = r.State with { NmiBlocked = true } };
+    static StepResult AfterFailedAttempts(StepResult r, bool nmi, ulong? cr2) =>
+        !nmi && cr2 is null ? r : r with { State = r.State with { NmiBlocked = r.State.NmiBlocked || nmi, Cr2 = cr2 ?? r.State.Cr2 } };
 
     // Outcomes that leave the state as it was are the rare paths: kept out of line so the hot path holds no copy of the state.
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -123,6 +123,29 @@ public class CorrectedRuleTests
         ModelKeepsItMutantBreaksIt(Arbitraries.BrokenStacks.Generator.Select(c => new Scenario(c.State, [new DeliverStep(c.Event)])),
             PageFaultNamesTheSlot, "pf-address-top-byte", 500);
 
+    // ---- FRED-DATA-01: CR2 of a #PF that becomes #DF -----------------------------------------------------------
+
+    static void Cr2KeepsEveryPageFault(Implementation impl, Scenario sc)
+    {
+        var s = sc.Initial;
+        var e = ((DeliverStep)sc.Steps[0]).Event;
+        var r = impl(s, sc.Steps[0]);
+        if (r.Outcome.Kind != OutcomeKind.Delivered || !r.Outcome.Event.IsException(Vector.DF) || e.IsException(Vector.PF)) return;
+        ulong slot = Support.Oracle.FrameTop(s, e) - 8;
+        bool firstWriteFaults = Canonical.IsCanonical(Support.Oracle.EntryRip(s)) && Canonical.IsCanonical(slot)
+            && (s.Memory.AccessOf(slot) & PageAccess.SupervisorData) != PageAccess.SupervisorData;
+        if (!firstWriteFaults) return;
+        // "Processors update CR2 whenever a page fault is detected ... even if the page fault results in a double fault"
+        // (SDM, "Interrupt 14", footnote): CR2 names the start of a frame slot of the last #PF.
+        Expect(r.State.Cr2 != s.Cr2 && (r.State.Cr2 & 0x3F) == 0x38, () => $"CR2 0x{r.State.Cr2:X} after a #PF that became #DF\n{sc}");
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DATA-01"), Trait("Rule", "FRED-NEST-03")]
+    public void A_page_fault_that_becomes_a_double_fault_still_writes_CR2() =>
+        ModelKeepsItMutantBreaksIt(Arbitraries.BrokenStacks.Generator.Select(c => new Scenario(c.State with { Cr2 = 0x1234_5678_9ABC }, [new DeliverStep(c.Event)])),
+            Cr2KeepsEveryPageFault, "cr2-only-for-delivered-pf", 500);
+
     // ---- FRED-NEST-03 -------------------------------------------------------------------------------------------
 
     static int ClassOf(Event e) => e.Type != EventType.HardwareException ? 0 : e.Vector switch
