@@ -84,9 +84,16 @@ public static class Campaign
         hello.Features.Contains(DutFeatures.RealEvents));
 
     /// <summary>Regenerates case i of a seed.</summary>
+    /// <remarks>
+    /// FsCheck 3.6's <c>Gen.Sample(gen, a, rnd, b)</c> makes <c>a</c> values at size <c>b</c> (not <c>b</c> values at size
+    /// <c>a</c>), so the call this replaces, <c>Sample(gen, size, rnd, 1)[0]</c>, made <paramref name="size"/> values at size 1
+    /// and kept the first. This makes only that first value: the same case, without the wasted ones. The size is therefore
+    /// not applied (every case is generated at size 1), as before; <paramref name="size"/> is kept for callers.
+    /// </remarks>
     public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)
     {
-        var sc = Gen.Sample(GeneratorFor(shape), size ?? SizeOf(index), RndOf(seed, index), 1)[0];
+        _ = size;
+        var sc = Gen.Sample(GeneratorFor(shape), 1, RndOf(seed, index), 1)[0];
         return new DutCase(index, sc.Initial, sc.Steps);
     }
 
