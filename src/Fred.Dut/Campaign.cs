@@ -84,9 +84,16 @@ public static class Campaign
         hello.Features.Contains(DutFeatures.RealEvents));
 
     /// <summary>Regenerates case i of a seed.</summary>
+    /// <remarks>
+    /// FsCheck 3.6's <c>Gen.Sample(gen, a, rnd, b)</c> makes <c>a</c> values at size <c>b</c> (not <c>b</c> values at size
+    /// <c>a</c>), so the call this replaces, <c>Sample(gen, size, rnd, 1)[0]</c>, made <paramref name="size"/> values at size 1
+    /// and kept the first. This makes only that first value: the same case, without the wasted ones. The size is therefore
+    /// not applied (every case is generated at size 1), as before; <paramref name="size"/> is kept for callers.
+    /// </remarks>
     public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)
     {
-        var sc = Gen.Sample(GeneratorFor(shape), size ?? SizeOf(index), RndOf(seed, index), 1)[0];
+        _ = size;
+        var sc = Gen.Sample(GeneratorFor(shape), 1, RndOf(seed, index), 1)[0];
         return new DutCase(index, sc.Initial, sc.Steps);
     }
 
@@ -220,9 +227,12 @@ public static class Campaign
     }
 
     static readonly string[] ProbeFields = ["outcome", "rip", "rsp", "fred_config", "rflags", "cs", "nmi_blocked", "pending_db", "ssp", "rcx", "cr2"];
-    static readonly string[] FrameFields = ["frame.error_code", "frame.rip", "frame.cs_word", "frame.ss_word", "frame.event_data"];
+    static readonly string[] FrameSlots = ["error_code", "rip", "cs_word", "rflags", "rsp", "ss_word", "event_data", "reserved"];
 
-    /// <summary>The rules a case exercises: those governing the fields of each step the model ran.</summary>
+    /// <summary>
+    /// The rules a case exercises: those governing the fields of each step the model ran, and after a delivery every
+    /// rule a frame slot's difference can name (every bit differing, the slot left unwritten).
+    /// </summary>
     public static IEnumerable<string> Exercised(DutCase c, Answered expected)
     {
         var rules = new HashSet<string>();
@@ -230,8 +240,9 @@ public static class Campaign
         for (int i = 0; i < expected.Steps.Count; i++)
         {
             var e = expected.Steps[i];
-            var fields = e.Outcome.Kind == OutcomeKind.Delivered ? ProbeFields.Concat(FrameFields) : ProbeFields;
-            foreach (var f in fields) rules.UnionWith(Comparator.RulesFor(c.Steps[i], f, e, before));
+            foreach (var f in ProbeFields) rules.UnionWith(Comparator.RulesFor(c.Steps[i], f, e, before));
+            if (e.Outcome.Kind == OutcomeKind.Delivered)
+                foreach (var slot in FrameSlots) rules.UnionWith(Comparator.RulesForSlot(c.Steps[i], slot, 0, ulong.MaxValue, ulong.MaxValue, e, before));
             before = e.State;
         }
         return rules;

@@ -85,7 +85,10 @@ public static class Comparator
             if (before.Memory.Peek(a, 8) == ev && observedBefore.Memory.Peek(a, 8) == ov) continue;
             string field = FieldOf(a, e);
             if (Allowed(field, ev, ov, e, profile)) continue;
-            yield return M(field, $"0x{ev:X16}", $"0x{ov:X16}");
+            if (field.StartsWith("frame.", StringComparison.Ordinal))
+                yield return new(index, field, $"0x{ev:X16}", $"0x{ov:X16}", RulesForSlot(step, field[6..], ev, ov, observedBefore.Memory.Peek(a, 8), e, before));
+            else
+                yield return M(field, $"0x{ev:X16}", $"0x{ov:X16}");
         }
     }
 
@@ -214,6 +217,92 @@ public static class Comparator
             _ => ["FRED-DELIV-06"],
         };
     }
+
+    /// <summary>
+    /// The rules behind a frame slot that differs after a delivery, by root cause: FRED-DELIV-08 when the DUT left the
+    /// slot as memory held it before the step (non-zero, so not a written 0), then the rule of each differing bit (CS and SS word field by field, RF
+    /// in RFLAGS, the nested bit of #DF, the saved RIP of a nested exception raised by an instruction's event, the EXT
+    /// bit of a nested exception's error code). The slot's rules from <see cref="RulesFor"/> when no bit names one.
+    /// </summary>
+    /// <param name="step">The step.</param>
+    /// <param name="slot">The slot: <c>error_code</c>, <c>rip</c>, <c>cs_word</c> ... <c>reserved</c>.</param>
+    /// <param name="expected">The model's value.</param>
+    /// <param name="observed">The DUT's value.</param>
+    /// <param name="old">What the DUT's memory held there before the step.</param>
+    /// <param name="answer">The model's answer for the step.</param>
+    /// <param name="before">The model's state before the step.</param>
+    public static IReadOnlyList<string> RulesForSlot(Step step, string slot, ulong expected, ulong observed, ulong old, StepAnswer answer, MachineState before)
+    {
+        var rules = new List<string>();
+        // Over a zero quadword a DUT that wrote 0 and one that wrote nothing look the same: only dirt tells them apart.
+        if (observed == old && old != 0) rules.Add("FRED-DELIV-08");
+        var byBits = SlotBitRules(step, slot, expected ^ observed, answer.Outcome.Event, before.Revision).ToList();
+        rules.AddRange(byBits.Count > 0 ? byBits : RulesFor(step, "frame." + slot, answer, before));
+        return rules.Distinct().ToArray();
+    }
+
+    /// <summary>The rule of each group of differing bits of a frame slot (spec/03-frame.md, 06-nested-events-and-double-fault.md).</summary>
+    static IEnumerable<string> SlotBitRules(Step step, string slot, ulong diff, Event e, Revision r)
+    {
+        bool f5 = r == Revision.Fred5, instruction = step is ExecuteStep && !e.Nested, df = e.IsException(Vector.DF);
+        string csLayout = f5 ? "FRED-FRAME-02" : "FRED-FRAME-04", ssLayout = f5 ? "FRED-FRAME-03" : "FRED-FRAME-04";
+        bool Any(ulong mask) => (diff & mask) != 0;
+        switch (slot)
+        {
+            case "error_code":
+                if (df) { yield return "FRED-NEST-04"; break; }
+                bool ext = e.Nested && e.Type == EventType.HardwareException && e.Vector is Vector.GP or Vector.SS or Vector.NP or Vector.TS;
+                if (ext && Any(1)) yield return "FRED-NEST-08";
+                if (Any(ext ? ~1UL : ~0UL)) { yield return "FRED-FRAME-01"; yield return "FRED-TYPE-03"; }
+                break;
+            case "rip":
+                yield return "FRED-FRAME-05";
+                if (step is ExecuteStep) yield return e.Nested ? "FRED-NEST-07" : "FRED-INSN-02";
+                break;
+            case "rflags":
+                yield return "FRED-FRAME-05";
+                if (Any(MachineState.FlagRf) && IsInstructionEvent(e)) yield return "FRED-FRAME-09";
+                break;
+            case "rsp":
+                yield return "FRED-FRAME-05";
+                break;
+            case "cs_word":
+                if (Any(0xFFFF)) yield return csLayout;
+                if (Any(3UL << 16)) yield return "FRED-FRAME-06";
+                if (f5 && Any(1UL << 18)) yield return "FRED-CET-07";
+                if (Any(~FrameWords.CsDefinedMask(r)) || (!f5 && Any(FrameWords.CsDefinedMask(r) & ~0x3_FFFFUL))) yield return csLayout;
+                break;
+            case "ss_word":
+                if (Any(0xFFFF | (1UL << 56) | ~FrameWords.SsDefinedMask(r)) || (f5 && Any(7UL << 16))) yield return ssLayout;
+                if (Any((0xFFUL << 32) | (0xFUL << 48)))
+                {
+                    yield return "FRED-TYPE-01";
+                    if (instruction) yield return "FRED-INSN-01";
+                }
+                if (Any(1UL << 57)) yield return "FRED-FRAME-08";
+                if (Any(1UL << 58)) yield return df ? "FRED-NEST-04" : "FRED-NEST-06";
+                if (Any(0xFUL << 60))
+                {
+                    yield return "FRED-FRAME-07";
+                    if (instruction) yield return "FRED-INSN-02";
+                }
+                break;
+            case "event_data":
+                if (df) yield return "FRED-NEST-04";
+                break;
+            case "reserved":
+                yield return "FRED-FRAME-01";
+                break;
+        }
+    }
+
+    /// <summary>An event raised by INT n, INT1, INT3, INTO, SYSCALL or SYSENTER.</summary>
+    static bool IsInstructionEvent(Event e) => !e.Nested && e.Type switch
+    {
+        EventType.SoftwareInterrupt or EventType.PrivilegedSoftwareException or EventType.SoftwareException => true,
+        EventType.Other => e.Vector is Vector.Syscall or Vector.Sysenter,
+        _ => false,
+    };
 
     /// <summary>What a failure is, independent of where: the step's kind and the fields that differ (memory addresses folded).</summary>
     public static string Signature(DutCase c, IReadOnlyList<Mismatch> ms)

@@ -240,10 +240,24 @@ public static class Mutants
         new("lock-int-accepted", "FRED-INSN-03", "INT n, INT3 and friends with a LOCK prefix raise their event instead of #UD", null,
             (s, step) => step is ExecuteStep { Bytes: var b } && b.Contains((byte)0xF0)
                 && Model(s, new ExecuteStep([.. b.Where(x => x != 0xF0)])) is { Outcome.Kind: OutcomeKind.Delivered } ok ? ok : Model(s, step)),
+        new("zero-slots-skipped", "FRED-DELIV-08", "delivery does not write frame quadwords whose new value is 0", null,
+            After((s, _, r) => Delivered(r) ? ZeroSlotsSkipped(s.Memory, r) : r)),
     ];
 
     /// <summary>The mutant of a name, or null.</summary>
     public static Mutant? Find(string name) => All.FirstOrDefault(m => m.Name == name);
 
     static bool IsDoubleFault(this Outcome o) => o.Event.IsException(Vector.DF);
+
+    /// <summary>A delivery's result with every frame slot whose new value is 0 left as it was in memory before the step.</summary>
+    static StepResult ZeroSlotsSkipped(Memory before, StepResult r)
+    {
+        var m = r.State.Memory;
+        for (int slot = 0; slot < 8; slot++)
+        {
+            ulong a = r.State.Rsp + 8UL * (ulong)slot;
+            if (m.Peek(a, 8) == 0) m = m.Poke(a, 8, before.Peek(a, 8));
+        }
+        return r with { State = r.State with { Memory = m } };
+    }
 }

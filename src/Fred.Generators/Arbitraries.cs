@@ -102,8 +102,18 @@ public static class Arbitraries
         from uSh in Bool
         select (cetOn, (sSh ? CetState.ShadowStackEnable : 0) | (sIbt ? CetState.EndbranchEnable : 0), uSh ? CetState.ShadowStackEnable : 0UL);
 
-    /// <summary>A valid ring-0 interrupted context at any stack level.</summary>
-    public static Gen<MachineState> KernelContext { get; } =
+    /// <summary>
+    /// Half of the contexts of a generator with random non-zero quadwords under every stack pointer (World.Dirty), so
+    /// that a delivery that skips a write, even one of 0, is seen; the other half over clean (zeroed) stacks.
+    /// </summary>
+    static Gen<MachineState> SometimesDirty(Gen<MachineState> contexts) =>
+        from s in contexts
+        from dirty in Bool
+        from key in UInt64
+        select dirty ? World.Dirty(s, key) : s;
+
+    /// <summary>A valid ring-0 interrupted context at any stack level, over dirty stacks half the time.</summary>
+    public static Gen<MachineState> KernelContext { get; } = SometimesDirty(
         from rev in Gen.Elements(Revision.Fred5, Revision.Fred3)
         from msrs in ValidMsrs
         from level in Level
@@ -127,7 +137,7 @@ public static class Arbitraries
             Cr4 = MachineState.Cr4Pae | MachineState.Cr4Fred | (cet.Cet ? MachineState.Cr4Cet : 0),
             Cet = new CetState(cet.SCet, cet.UCet, World.ShadowStackTop(4) - 8UL * (ulong)sspDown, CanonicalOf(regs[5]) & ~7UL, waiting),
             Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = CanonicalOf(regs[3]), KernelGsBase = CanonicalOf(regs[4]),
-        }).WithStackLevel(level);
+        }).WithStackLevel(level));
 
     /// <summary>Ring-3 code/stack selector pairs: STAR's two fast paths and the descriptor path.</summary>
     static Gen<(ushort Cs, ushort Ss, bool Is64, uint Limit)> UserSegments { get; } = Gen.Elements(
@@ -136,8 +146,8 @@ public static class Arbitraries
         (World.AltUserCs64, World.AltUserDs, true, 0xFFFF_FFFFu),
         (World.AltUserCs32Limited, World.AltUserDs, false, World.LimitedLimit));
 
-    /// <summary>A valid ring-3 interrupted context (FRED-RT-04), 64-bit or compatibility mode.</summary>
-    public static Gen<MachineState> UserContext { get; } =
+    /// <summary>A valid ring-3 interrupted context (FRED-RT-04), 64-bit or compatibility mode, over dirty stacks half the time.</summary>
+    public static Gen<MachineState> UserContext { get; } = SometimesDirty(
         from rev in Gen.Elements(Revision.Fred5, Revision.Fred3)
         from msrs in ValidMsrs
         from seg in UserSegments
@@ -161,7 +171,7 @@ public static class Arbitraries
             Cr4 = MachineState.Cr4Pae | MachineState.Cr4Fred | (cet.Cet ? MachineState.Cr4Cet : 0),
             Cet = new CetState(cet.SCet, cet.UCet, seg.Is64 ? ssp & ~7UL : ssp & 0xFFFF_FFF8UL, CanonicalOf(regs[5]) & ~7UL, false),
             Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = CanonicalOf(regs[3]), KernelGsBase = CanonicalOf(regs[4]),
-        };
+        });
 
     /// <summary>Any valid interrupted context, ring 0 or ring 3.</summary>
     public static Gen<MachineState> Context { get; } = Gen.OneOf(KernelContext, UserContext);
@@ -220,10 +230,11 @@ public static class Arbitraries
         _ => s,
     };
 
-    /// <summary>FRED-aware shrinks of a delivery case: simpler event fields, lower stack levels, plainer flags and settings.</summary>
+    /// <summary>FRED-aware shrinks of a delivery case: clean stacks, simpler event fields, lower stack levels, plainer flags and settings.</summary>
     public static IEnumerable<DeliveryCase> ShrinkDelivery(DeliveryCase c)
     {
         var (s, e) = (c.State, c.Event);
+        if (World.DirtKey(s) is not null) yield return c with { State = World.Clean(s) };
         if (e.ErrorCode != 0) yield return c with { Event = e with { ErrorCode = 0 } };
         if (e.EventData != 0) yield return c with { Event = e with { EventData = 0 } };
         if (e.Nested) yield return c with { Event = e with { Nested = false } };
@@ -633,9 +644,10 @@ public static class Arbitraries
 
     /// <summary>
     /// Contexts a boot image can enter: ring 0 at any stack level, ring 3 in 64-bit or compatibility mode, code and
-    /// stacks outside the image's low 64 MiB, TF clear, revision Fred5, no CET.
+    /// stacks outside the image's low 64 MiB, TF clear, revision Fred5, no CET; over dirty stacks half the time (the
+    /// image writes every initial quadword into the case's pages).
     /// </summary>
-    public static Gen<MachineState> RealContext { get; } =
+    public static Gen<MachineState> RealContext { get; } = SometimesDirty(
         from ring in Gen.Elements(0, 3)
         from compat in ring == 3 ? Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true))) : Gen.Constant(false)
         from msrs in ValidMsrs
@@ -666,7 +678,7 @@ public static class Arbitraries
                 ? kernel with { Cs = Selectors.User32Cs, Ss = Selectors.UserDs, Is64BitMode = false, Rip = World.ImageUserCode32 + (ulong)ripOffset,
                     Rsp = World.CompatStackBase + (ulong)rspOffset, Memory = kernel.Memory.Map(World.CompatStackBase, World.StackRegion, PageAccess.UserData) }
                 : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
-        select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] };
+        select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] });
 
     /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #GP, #PF or an interrupt.</summary>
     public static Gen<Step> RealEvent(MachineState s)

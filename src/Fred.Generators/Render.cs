@@ -25,11 +25,18 @@ public static class Render
         var sb = new StringBuilder();
         sb.AppendLine($"{c.State.Revision}, ring {c.State.Cpl} context:");
         sb.AppendLine(c.State.Describe());
+        AppendDirt(sb, c.State);
         sb.AppendLine($"event: {c.Event}  [type {(int)c.Event.Type}, vector 0x{c.Event.Vector:X2}]");
         var r = Delivery.Deliver(c.State, c.Event);
         sb.AppendLine($"model: {r.Outcome}");
         if (r.Outcome.Kind == OutcomeKind.Delivered) AppendFrame(sb, r.State);
         return sb.ToString();
+    }
+
+    /// <summary>Says so when the memory under a state's stack pointers is dirty (World.Dirty).</summary>
+    static void AppendDirt(StringBuilder sb, MachineState s)
+    {
+        if (World.DirtKey(s) is { } key) sb.AppendLine($"  dirty stacks: quadwords under the stack pointers hold key 0x{key:X16} mixed with their address");
     }
 
     /// <summary>Appends the frame at RSP of a handler state, every field by name.</summary>
@@ -46,6 +53,7 @@ public static class Render
         var sb = new StringBuilder();
         sb.AppendLine($"{sc.Initial.Revision} scenario of {sc.Steps.Length} steps from ring {sc.Initial.Cpl}:");
         sb.AppendLine(sc.Initial.Describe());
+        AppendDirt(sb, sc.Initial);
         var s = sc.Initial;
         for (int i = 0; i < sc.Steps.Length; i++)
         {

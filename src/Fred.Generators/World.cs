@@ -87,6 +87,70 @@ public static class World
         return m;
     }
 
+    // ---- dirty stacks: memory under every stack pointer holds random non-zero quadwords ----------------------
+
+    /// <summary>Dirt below the current RSP: the largest red zone (7 x 64 bytes), the 64-byte alignment and a frame, rounded up.</summary>
+    public const ulong RspDirtSpan = 0x280;
+    /// <summary>Dirt below each IA32_FRED_RSPn.</summary>
+    public const ulong LevelDirtSpan = 0x200;
+    /// <summary>Dirt below each shadow-stack pointer (SSP, PL0_SSP, IA32_FRED_SSP1..3).</summary>
+    public const ulong ShadowDirtSpan = 0x80;
+    /// <summary>Fewest quadwords of one key that <see cref="DirtKey"/> takes for dirt rather than chance.</summary>
+    const int MinDirt = 8;
+
+    /// <summary>
+    /// The state with every mapped quadword below its stack pointers (RSP, IA32_FRED_RSP0..3, SSP, PL0_SSP,
+    /// IA32_FRED_SSP1..3) set to <see cref="DirtAt"/>: a delivery that skips a write, even of a 0, leaves dirt behind.
+    /// Maps no page and writes no unmapped one.
+    /// </summary>
+    public static MachineState Dirty(MachineState s, ulong key)
+    {
+        var quadwords = DirtRegions(s)
+            .SelectMany(r => QuadwordsBelow(r.Top, r.Span))
+            .Distinct()
+            .Where(a => s.Memory.AccessOf(a) != PageAccess.None && DirtAt(key, a) != 0)
+            .Select(a => KeyValuePair.Create(a, DirtAt(key, a)))
+            .ToArray();
+        return s with { Memory = s.Memory.PokeAll(quadwords) };
+    }
+
+    /// <summary>A dirt quadword: the key mixed with the address, so values differ at every address and from case to case (0 only when the key equals the address's mix, which is then skipped).</summary>
+    public static ulong DirtAt(ulong key, ulong address) => key ^ Mix(address);
+
+    /// <summary>The key of the dirt a state's memory holds, or null when it holds none (fewer than 8 quadwords of one key).</summary>
+    public static ulong? DirtKey(MachineState s)
+    {
+        var best = s.Memory.NonZeroQuadwords.GroupBy(q => q.Value ^ Mix(q.Key)).MaxBy(g => g.Count());
+        return best is not null && best.Count() >= MinDirt ? best.Key : null;
+    }
+
+    /// <summary>The state with its dirt cleared to 0 (the shrink of <see cref="Dirty"/>); every other quadword is kept.</summary>
+    public static MachineState Clean(MachineState s) => DirtKey(s) is { } key
+        ? s with { Memory = s.Memory.PokeAll(s.Memory.NonZeroQuadwords.Where(q => q.Value == DirtAt(key, q.Key)).Select(q => KeyValuePair.Create(q.Key, 0UL)).ToArray()) }
+        : s;
+
+    static (ulong Top, ulong Span)[] DirtRegions(MachineState s) =>
+    [
+        (s.Rsp, RspDirtSpan),
+        (s.Fred.Rsp0, LevelDirtSpan), (s.Fred.Rsp1, LevelDirtSpan), (s.Fred.Rsp2, LevelDirtSpan), (s.Fred.Rsp3, LevelDirtSpan),
+        (s.Cet.Ssp, ShadowDirtSpan), (s.Fred.Ssp0, ShadowDirtSpan), (s.Fred.Ssp1, ShadowDirtSpan), (s.Fred.Ssp2, ShadowDirtSpan), (s.Fred.Ssp3, ShadowDirtSpan),
+    ];
+
+    /// <summary>The 8-byte aligned quadwords in [top - span, top), top rounded down to 8 (addresses wrap as the processor's do).</summary>
+    static IEnumerable<ulong> QuadwordsBelow(ulong top, ulong span)
+    {
+        ulong t = top & ~7UL;
+        for (ulong off = 8; off <= span; off += 8) yield return unchecked(t - off);
+    }
+
+    /// <summary>A 64-bit finalizer (xor-shift-multiply): every input bit affects every output bit.</summary>
+    static ulong Mix(ulong x)
+    {
+        x = unchecked((x ^ (x >> 30)) * 0xBF58_476D_1CE4_E5B9UL);
+        x = unchecked((x ^ (x >> 27)) * 0x94D0_49BB_1331_11EBUL);
+        return x ^ (x >> 31);
+    }
+
     /// <summary>Linux's STKLVLS: #DB 1, NMI 2, #DF 3, #MC 2.</summary>
     public const ulong LinuxStackLevels = 0x0000_0020_0003_0024;
 
