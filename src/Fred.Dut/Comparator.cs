@@ -74,7 +74,7 @@ public static class Comparator
             if (profile.Allows(DutProfile.NoCet) && CetFields.Contains(f)) continue;
             if (profile.Allows(DutProfile.Cr2NotWritten) && f == "cr2") continue;
             if (profile.Unobserved.Contains(f)) continue;
-            if (f == "rflags" && e.Outcome.Kind == OutcomeKind.Returned && profile.Allows(DutProfile.RfAfterReturnUnobserved)
+            if (f == "rflags" && e.Outcome.Kind is OutcomeKind.Returned or OutcomeKind.Completed && profile.Allows(DutProfile.RfAfterReturnUnobserved)
                 && (e.State.Rflags ^ o.State.Rflags) == MachineState.FlagRf) continue;
             yield return M(f, StateFields.Show(e.State, f), StateFields.Show(o.State, f));
         }
