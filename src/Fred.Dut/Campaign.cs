@@ -92,8 +92,8 @@ public static class Campaign
     /// </remarks>
     public static DutCase Generate(Arbitraries.DutShape shape, ulong seed, long index, int? size = null)
     {
-        _ = size;
-        var sc = Gen.Sample(GeneratorFor(shape), 1, RndOf(seed, index), 1)[0];
+        // One value at the case's size (FsCheck's Sample takes the count first and the size last).
+        var sc = Gen.Sample(GeneratorFor(shape), 1, RndOf(seed, index), size ?? SizeOf(index))[0];
         return new DutCase(index, sc.Initial, sc.Steps);
     }
 
