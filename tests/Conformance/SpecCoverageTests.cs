@@ -42,6 +42,22 @@ public partial class SpecCoverageTests
         Assert.True(unknown.Count == 0, "tests name rules the spec does not define: " + string.Join(", ", unknown));
     }
 
+    [Fact]
+    public void Every_rule_the_code_names_exists_in_the_spec()
+    {
+        // The comparator's attribution, the mutants and the model's comments name rules in string literals and comments.
+        var spec = SpecRuleIds();
+        var unknown = Directory.GetFiles(Path.Combine(RepositoryRoot(), "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .SelectMany(f => AnyId().Matches(File.ReadAllText(f)).Select(m => (Id: m.Value, File: Path.GetFileName(f))))
+            .Where(x => !spec.Contains(x.Id))
+            .Select(x => $"{x.Id} ({x.File})").Distinct().Order().ToList();
+        Assert.True(unknown.Count == 0, "the code names rules the spec does not define: " + string.Join(", ", unknown));
+    }
+
     [GeneratedRegex(@"^### (FRED-[A-Z]+-\d{2}):", RegexOptions.Multiline)]
     private static partial Regex HeadingId();
+
+    [GeneratedRegex(@"FRED-[A-Z]+-\d{2}")]
+    private static partial Regex AnyId();
 }
