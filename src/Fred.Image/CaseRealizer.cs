@@ -84,7 +84,9 @@ public static class CaseRealizer
         if (c.Steps.Count == 2)
         {
             Require(first != FirstStep.Eret && c.Steps[1] is EretuStep or EretsStep, "the second step must be ERETU or ERETS after an event");
-            Require(!(first == FirstStep.Interrupt && (s.Rflags & MachineState.FlagIf) == 0), "an ERET after a masked interrupt has nothing to return from");
+            // IF masks external interrupts only; an NMI is delivered whatever IF is (FRED-TYPE-04).
+            Require(!(c.Steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0),
+                "an ERET after a masked interrupt has nothing to return from");
             Require(!(c.Steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0), "an ERET after an INTO that raises nothing has nothing to return from");
             thenEret = true;
         }
@@ -160,14 +162,16 @@ public static class CaseRealizer
                 var d = Iced.Intel.Decoder.Create(b64 ? 64 : 32, new ByteArrayCodeReader(bytes), DecoderOptions.NoInvalidCheck);
                 d.IP = 0;
                 d.Decode(out var insn);
+                var error = d.LastError;
                 if (insn.IsInvalid && b64)
                 {
-                    // INTO does not exist in 64-bit mode: hardware raises #UD, as the model does.
+                    // INTO does not exist in 64-bit mode: hardware raises #UD, as the model does. The 32-bit decoding
+                    // names it, and its error (not the 64-bit decoder's) says whether the bytes decode.
                     var d32 = Iced.Intel.Decoder.Create(32, new ByteArrayCodeReader(bytes), DecoderOptions.NoInvalidCheck);
                     d32.Decode(out var into);
-                    if (into.Mnemonic == Mnemonic.Into) insn = into;
+                    if (into.Mnemonic == Mnemonic.Into) (insn, error) = (into, d32.LastError);
                 }
-                Require(d.LastError == DecoderError.None && !insn.IsInvalid, "the instruction bytes do not decode");
+                Require(error == DecoderError.None && !insn.IsInvalid, "the instruction bytes do not decode");
                 Require(insn.Mnemonic is Mnemonic.Int or Mnemonic.Int3 or Mnemonic.Int1 or Mnemonic.Into or Mnemonic.Syscall or Mnemonic.Sysenter or Mnemonic.Ud2,
                     $"{insn.Mnemonic} is not an instruction the image raises events with");
                 return (FirstStep.Instruction, bytes[..insn.Length]);

@@ -24,11 +24,13 @@ public static class Interpreter
     {
         var c = r.Case;
         var s0 = c.Initial;
+        // A failed entry is the cause of whatever follows it (an NMI the entering ERET should have unblocked arrives in
+        // the harness later, for example), so it is named first.
+        if (obs.FirstOrDefault(o => o.Letter == 'D' && h.EnterAt.Contains(o.Frame(1)) && (o.Frame(2) & 0xFFFF) == Selectors.KernelCs) is { } entry)
+            return new DutBroke(c.Id, "harness", $"the harness's ERET into the case's context raised {Describe(entry)}");
         if (obs.FirstOrDefault(o => o.Letter == 'X') is { } x)
             return new DutBroke(c.Id, "harness", $"the emulator refused the case's state while the harness loaded it: {Describe(x)}");
         var d = obs.FirstOrDefault(o => o.Letter == 'D');
-        if (d is not null && h.EnterAt.Contains(d.Frame(1)) && (d.Frame(2) & 0xFFFF) == Selectors.KernelCs)
-            return new DutBroke(c.Id, "harness", $"the harness's ERET into the case's context raised {Describe(d)}");
         if (d is null)
         {
             if (stoppedHere && shutdown) return new Answered(c.Id, [new StepAnswer(new Outcome(OutcomeKind.Shutdown), s0, [])]);
