@@ -141,17 +141,30 @@ public static class Commands
         ulong seed = a.U64("--seed") ?? 1;
         var shape = new Fred.Generators.Arbitraries.DutShape([Fred.Model.Revision.Fred5], Cet: false, Compat: true, RealEvents: true);
         var realized = new List<Fred.Image.Realized>();
+        var reasons = new Dictionary<string, int>();
         int declined = 0;
         for (long i = 0; realized.Count < count && i < 20L * count; i++)
         {
-            var (r, _) = Fred.Image.CaseRealizer.Realize(Campaign.Generate(shape, seed, i));
-            if (r is null) declined++; else realized.Add(r);
+            var (r, why) = Fred.Image.CaseRealizer.Realize(Campaign.Generate(shape, seed, i));
+            if (r is not null) { realized.Add(r); continue; }
+            declined++;
+            reasons[why!] = reasons.GetValueOrDefault(why!) + 1;
+        }
+        var first = Fred.Image.ImageBuilder.Batches(realized).FirstOrDefault() ?? [];
+        if (first.Count < realized.Count)
+        {
+            Console.Error.WriteLine($"fred-conform: image: only {first.Count} of the {realized.Count} cases fit in one image " +
+                $"({Fred.Image.ImageBuilder.MaxCaseBytes} bytes of case records); give --count {first.Count} or fewer " +
+                "(the bochs DUT splits a batch over several boots by itself)");
+            return 2;
         }
         var image = Fred.Image.ImageBuilder.Build(realized);
         File.WriteAllBytes(output, image.Bytes);
         Console.WriteLine($"{output}: {realized.Count} cases ({declined} generated cases could not be realized and were skipped), " +
             $"{image.Bytes.Length} bytes, disk geometry {image.Cylinders}/{Fred.Image.Layout.Heads}/{Fred.Image.Layout.SectorsPerTrack}, " +
             $"{Fred.Image.Layout.GuestMegabytes} MiB of guest memory; output on port 0xE9");
+        foreach (var (why, n) in reasons.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            Console.WriteLine($"  declined {n,5}: {why}");
         return 0;
     }
 

@@ -714,18 +714,29 @@ public static class Arbitraries
         return Gen.Frequency(all.ToArray());
     }
 
+    /// <summary>The state with every IA32_FRED_RSPn that points at the unmapped stack moved back to its level's stack.</summary>
+    static MachineState WithEveryStackMapped(MachineState s)
+    {
+        ulong Fix(ulong rsp, int level) => rsp == World.UnmappedStack ? World.LevelStackTop(level) : rsp;
+        return s with { Fred = s.Fred with { Rsp0 = Fix(s.Fred.Rsp0, 0), Rsp1 = Fix(s.Fred.Rsp1, 1), Rsp2 = Fix(s.Fred.Rsp2, 2), Rsp3 = Fix(s.Fred.Rsp3, 3) } };
+    }
+
     /// <summary>
     /// Cases for a DUT that raises events only for real (a boot image): one event, optionally the ERETU/ERETS that
     /// returns from it; or an ERET at ring 0 over the frame of such an event, broken or with its stack level changed.
     /// </summary>
     public static Gen<Scenario> RealEventScenario { get; } = Gen.Frequency<Scenario>(
-        (4, from s in RealContext
-            from e in RealEvent(s)
+        (4, from s0 in RealContext
+            from e in RealEvent(s0)
             from back in Gen.Elements(false, true)
-            select back && e is not DeliverStep { Event.Type: EventType.ExternalInterrupt } || back && (s.Rflags & MachineState.FlagIf) != 0
-                ? new Scenario(s, [e, s.Cpl == 3 ? new EretuStep() : new EretsStep()])
-                : new Scenario(s, [e])),
-        (1, from s in RealContext
+            let masked = e is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s0.Rflags & MachineState.FlagIf) == 0
+            let eret = back && !masked && !(e is ExecuteStep { Bytes: [.., 0xCE] } && (s0.Rflags & MachineState.FlagOf) == 0)
+            // The image observes an ERET, a masked interrupt or an INTO that raises nothing through an INT3 probe,
+            // which needs every stack: those cases keep their stacks whole.
+            let s = eret || masked || e is ExecuteStep { Bytes: [.., 0xCE] } ? WithEveryStackMapped(s0) : s0
+            select eret ? new Scenario(s, [e, s.Cpl == 3 ? new EretuStep() : new EretsStep()]) : new Scenario(s, [e])),
+        (1, from s1 in RealContext
+            let s = WithEveryStackMapped(s1)                                    // the ERET's outcome is observed by a probe
             from e in RealEvent(s)
             let r = e.Apply(s)
             where r.Outcome.Kind == OutcomeKind.Delivered
