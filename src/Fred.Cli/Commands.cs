@@ -137,6 +137,21 @@ public static class Commands
     public static int Image(Args a)
     {
         string output = a.Get("--out") ?? throw new UsageException("image: --out FILE is required");
+        if (a.Get("--replay") is { } file)
+        {
+            // The smallest image that shows a disagreement: the counterexample's shrunk case alone.
+            var cx = Counterexample.Load(file);
+            var (one, why) = Fred.Image.CaseRealizer.Realize(cx.Case);
+            if (one is null)
+            {
+                Console.Error.WriteLine($"fred-conform: image: {file}: its case cannot be raised by the image: {why}");
+                return 2;
+            }
+            var single = Fred.Image.ImageBuilder.Build([one]);
+            File.WriteAllBytes(output, single.Bytes);
+            Console.WriteLine($"{output}: the case of {file} ({cx.Signature}), {single.Bytes.Length} bytes; output on port 0xE9");
+            return 0;
+        }
         int count = a.Int("--count", 100, 1, 100_000);
         ulong seed = a.U64("--seed") ?? 1;
         var shape = new Fred.Generators.Arbitraries.DutShape([Fred.Model.Revision.Fred5], Cet: false, Compat: true, RealEvents: true);

@@ -18,8 +18,9 @@ usage:
 DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", "bochs" or "bochs:ARGS" (fred-bochs-dut, the Bochs
 adapter shipped with Fred, with its arguments), or any command line that speaks the protocol.
 
-image options: --count N (default 100), --seed S (default 1), --out FILE (required); the image prints its
-observations on port 0xE9 (spec/image-format.md).
+image options: --count N (default 100), --seed S (default 1), --out FILE (required), --replay FILE (an image of
+the one case of a counterexample file, for a bug report); the image prints its observations on port 0xE9
+(spec/image-format.md).
 
 run options:
   --count N           cases to generate (default 1000)
@@ -54,7 +55,7 @@ try
             ["--no-shrink", "--quiet"])),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], [])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
-        "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out"], [])),
+        "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], [])),
         "list-rules" => Commands.ListRules(Args.Parse("list-rules", rest, [], [])),
         "list-mutants" => Commands.ListMutants(Args.Parse("list-mutants", rest, [], [])),
         _ => throw new UsageException($"unknown command \"{args[0]}\" (run, replay, zoo, image, list-rules, list-mutants; --help for usage)"),
