@@ -177,9 +177,11 @@ public static class CaseRealizer
                 return (FirstStep.Instruction, bytes[..insn.Length]);
             case EretuStep:
                 Require(s.Cpl == 0, "ERETU runs in ring 0");
+                RequireLandingElsewhere(s);
                 return (FirstStep.Eret, [0xF3, 0x0F, 0x01, 0xCA]);
             case EretsStep:
                 Require(s.Cpl == 0, "ERETS runs in ring 0");
+                RequireLandingElsewhere(s);
                 return (FirstStep.Eret, [0xF2, 0x0F, 0x01, 0xCA]);
             case DeliverStep { Event: var e }:
                 Require(!e.Nested, "an event cannot be injected as nested");
@@ -205,6 +207,16 @@ public static class CaseRealizer
             default:
                 throw new DeclineException($"a first step \"{step}\" cannot be run by the image");
         }
+    }
+
+    /// <summary>
+    /// An ERET whose frame returns into its own four bytes would run again instead of reaching the INT3 probe, and its
+    /// second run's fault would read as the first one's.
+    /// </summary>
+    static void RequireLandingElsewhere(MachineState s)
+    {
+        ulong landing = s.Memory.Peek(EretFrame.PopBase(s), 8);
+        Require(landing - s.Rip >= 4 && (s.Is64BitMode || (landing & 0xFFFF_FFFF) - s.Rip >= 4), "the ERET's frame returns into the ERET itself");
     }
 
     /// <summary>MOV AL, [moffs] or MOV [moffs], AL: a one-byte access that changes nothing when it faults.</summary>

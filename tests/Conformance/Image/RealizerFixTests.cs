@@ -76,4 +76,17 @@ public class RealizerFixTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
+    public void An_ERET_whose_frame_returns_into_itself_is_declined()
+    {
+        var k = World.Kernel() with { Rip = World.ImageKernelCode + 0x990 };
+        var h = Delivery.Deliver(k, Event.Exception(Vector.UD)).State with { Rip = World.ImageKernelCode + 0x100 };
+        Assert.NotNull(CaseRealizer.Realize(new DutCase(1, h, [new EretsStep()])).Case);      // the ERETS at +0x100 returns to +0x990
+        var self = h with { Rip = World.ImageKernelCode + 0x98E };                              // the frame's RIP is 2 bytes into ERETS
+        var (r, why) = CaseRealizer.Realize(new DutCase(1, self, [new EretsStep()]));
+        Assert.Null(r);
+        Assert.Contains("returns into the ERET itself", why);
+    }
 }
