@@ -48,13 +48,15 @@ public static class Commands
     public static int Replay(Args a)
     {
         if (a.Positional.Count == 0) throw new UsageException("replay: name at least one counterexample file");
-        var profile = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
+        var given = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : null;
         var timeout = TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue));
         var files = a.Positional.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.json").Order().ToArray() : new[] { p }).ToArray();
         int failed = 0;
         foreach (var file in files)
         {
             var cx = Counterexample.Load(file);
+            // Without --profile, the file's own profile judges, as it did in the run that saved it.
+            var profile = given ?? DutProfile.FromDescription(cx.ProfileText) ?? DutProfile.Strict;
             string command = DutCommand.Resolve(a.Get("--dut") ?? (cx.DutCommand.Length > 0 ? cx.DutCommand
                 : throw new UsageException($"replay: {file} names no DUT command; give --dut")));
             var expected = Campaign.Expect(cx.Case);

@@ -241,6 +241,7 @@ public static class Campaign
         {
             var e = expected.Steps[i];
             foreach (var f in ProbeFields) rules.UnionWith(Comparator.RulesFor(c.Steps[i], f, e, before));
+            rules.UnionWith(Comparator.RulesFor(c.Steps[i], "memory[0x0]", e, before));
             if (e.Outcome.Kind == OutcomeKind.Delivered)
                 foreach (var slot in FrameSlots) rules.UnionWith(Comparator.RulesForSlot(c.Steps[i], slot, 0, ulong.MaxValue, ulong.MaxValue, e, before));
             before = e.State;

@@ -203,7 +203,10 @@ public static class Comparator
             _ => [],
         };
         if (frame.Length > 0) return frame;
-        if (field.StartsWith("memory[", StringComparison.Ordinal)) return ["FRED-CET-03", "FRED-CET-04", "FRED-DELIV-08"];
+        // Memory outside the frame: the shadow-stack record when a ring-0 event had supervisor shadow stacks, otherwise a
+        // write delivery must not make at all (a frame written in the wrong place, for example).
+        if (field.StartsWith("memory[", StringComparison.Ordinal))
+            return before.SupervisorShadowStack && before.Cpl == 0 ? ["FRED-CET-03", "FRED-DELIV-08"] : ["FRED-DELIV-05", "FRED-DELIV-08"];
         return field switch
         {
             "rip" => nested ? ["FRED-DELIV-01", "FRED-NEST-02", "FRED-DELIV-10"] : ["FRED-DELIV-01", "FRED-DELIV-10"],

@@ -74,6 +74,22 @@ public sealed record DutProfile(string Name, IReadOnlyList<Revision> Revisions, 
         (Unobserved.Count == 0 ? ")" : $"; unobserved: {string.Join(", ", Unobserved.Order())})");
 
     /// <summary>Reads a profile file. A malformed file gets an error naming the file, the line and the problem.</summary>
+    /// <summary>
+    /// The profile a counterexample file describes (the form <see cref="ToString"/> writes), or null when the text is
+    /// not in that form. Files keep the description, so a replay or a regression test judges as the run did.
+    /// </summary>
+    public static DutProfile? FromDescription(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text, @"^(?<name>[^()]+) \(revisions (?<rev>[^;)]*); allowed: (?<allowed>[^;)]*)(; unobserved: (?<unobserved>[^)]*))?\)$");
+        if (!m.Success) return null;
+        static string[] List(string s) => s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var lines = new List<string> { $"name = {m.Groups["name"].Value}", $"revisions = {m.Groups["rev"].Value}" };
+        if (m.Groups["allowed"].Value != "nothing") lines.AddRange(List(m.Groups["allowed"].Value).Select(a => $"allow {a}"));
+        if (m.Groups["unobserved"].Success) lines.Add($"unobserved = {m.Groups["unobserved"].Value}");
+        try { return Parse(lines, "counterexample profile"); }
+        catch (ProfileException) { return null; }
+    }
+
     public static DutProfile Load(string path)
     {
         if (!File.Exists(path)) throw new ProfileException($"{path}: no such profile file");

@@ -24,7 +24,7 @@ public class RegressionTests
         if (cx.Observed is { } observed)
         {
             // The recorded observation still fails the same way: the file documents a real disagreement.
-            var ms = Comparator.Compare(cx.Case, now, observed, DutProfile.Strict);
+            var ms = Comparator.Compare(cx.Case, now, observed, DutProfile.FromDescription(cx.ProfileText) ?? DutProfile.Strict);
             Assert.Equal(cx.Signature, Comparator.Signature(cx.Case, ms));
         }
         if (Environment.GetEnvironmentVariable("FRED_DUT") is { Length: > 0 } dut)
@@ -83,5 +83,17 @@ public class RegressionTests
             Assert.Contains("syscall", File.ReadAllText(path));
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-12")]
+    public void A_files_profile_description_reads_back_as_the_profile()
+    {
+        var p = DutProfile.Load(Path.Combine(SpecCoverageTests.RepositoryRoot(), "profiles", "bochs-image.profile"));
+        var back = DutProfile.FromDescription(p.ToString());
+        Assert.NotNull(back);
+        Assert.Equal(p.ToString(), back!.ToString());
+        Assert.Equal(DutProfile.Strict.ToString(), DutProfile.FromDescription(DutProfile.Strict.ToString())!.ToString());
+        Assert.Null(DutProfile.FromDescription("not a profile"));
     }
 }
