@@ -46,6 +46,9 @@ public sealed record Failure(long Index, int Size, DutCase Original, DutCase Cas
 
     /// <summary>How many generated cases failed with this signature.</summary>
     public int Occurrences { get; init; } = 1;
+
+    /// <summary>In an N-version run, every DUT's answer to the shrunk case, in <c>--dut</c> order; empty otherwise.</summary>
+    public IReadOnlyList<DutAnswer> Answers { get; init; } = [];
 }
 
 /// <summary>A case the DUT could not answer (crash, timeout, garbage, wrong order).</summary>
