@@ -110,7 +110,7 @@ public static class Campaign
     /// Cases start..start+n-1 and the model's answers, generated on every core. Case i depends on (seed, i) alone, so
     /// the cases are the same as generating them one by one.
     /// </summary>
-    static (DutCase[] Cases, Answered[] Expected) Prepare(Arbitraries.DutShape shape, ulong seed, long start, int n)
+    internal static (DutCase[] Cases, Answered[] Expected) Prepare(Arbitraries.DutShape shape, ulong seed, long start, int n)
     {
         var cases = new DutCase[n];
         var expected = new Answered[n];
