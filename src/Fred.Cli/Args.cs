@@ -9,12 +9,13 @@ public sealed class UsageException(string message) : Exception(message);
 public sealed class Args
 {
     readonly Dictionary<string, string?> values = new();
+    readonly Dictionary<string, List<string>> repeated = new();
 
     /// <summary>Positional arguments.</summary>
     public List<string> Positional { get; } = [];
 
-    /// <summary>Parses args for a command that accepts the given value options and flags.</summary>
-    public static Args Parse(string command, IReadOnlyList<string> args, string[] valued, string[] flags)
+    /// <summary>Parses args for a command that accepts the given value options and flags; those in <paramref name="repeatable"/> may be given more than once.</summary>
+    public static Args Parse(string command, IReadOnlyList<string> args, string[] valued, string[] flags, string[]? repeatable = null)
     {
         var a = new Args();
         for (int i = 0; i < args.Count; i++)
@@ -28,7 +29,9 @@ public sealed class Args
             if (valued.Contains(name))
             {
                 string v = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"{command}: {name} needs a value"));
-                if (!a.values.TryAdd(name, v)) throw new UsageException($"{command}: {name} is given twice");
+                if (!a.values.TryAdd(name, v) && repeatable?.Contains(name) != true) throw new UsageException($"{command}: {name} is given twice");
+                if (!a.repeated.TryGetValue(name, out var all)) a.repeated[name] = all = [];
+                all.Add(v);
             }
             else if (flags.Contains(name))
             {
@@ -44,7 +47,10 @@ public sealed class Args
     /// <summary>True when a flag or option was given.</summary>
     public bool Has(string name) => values.ContainsKey(name);
 
-    /// <summary>A string option.</summary>
+    /// <summary>Every value of an option, in the order given.</summary>
+    public IReadOnlyList<string> All(string name) => repeated.TryGetValue(name, out var all) ? all : [];
+
+    /// <summary>A string option (the first, when it may be repeated).</summary>
     public string? Get(string name) => values.GetValueOrDefault(name);
 
     /// <summary>An integer option within bounds.</summary>

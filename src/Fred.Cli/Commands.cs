@@ -6,33 +6,66 @@ namespace Fred.Cli;
 /// <summary>The commands of fred-conform.</summary>
 public static class Commands
 {
-    /// <summary>run: a campaign against one DUT.</summary>
+    /// <summary>run: a campaign against one DUT, or an N-version campaign when --dut is given more than once.</summary>
     public static int Run(Args a)
     {
         if (a.Positional.Count > 0) throw new UsageException($"run: unexpected argument \"{a.Positional[0]}\"");
         string dutName = a.Get("--dut") ?? throw new UsageException("run: --dut is required (model, mutant:NAME or a command)");
+        if (a.All("--dut").Count > 1) return RunN(a, a.All("--dut"));
+        var (o, timeout) = CampaignOptionsOf(a);
+        string command = DutCommand.Resolve(dutName);
+        Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, DUT {command}");
+        using var dut = ProcessDut.Start(command, timeout);
+        var lastPrint = Stopwatch.StartNew();
+        var result = Campaign.Run(dut, dutName, o, p => Progress(a, lastPrint, p));
+        Console.Write(Reports.Text(result));
+        if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
+        Write(a.Get("--junit"), Reports.JUnit(result));
+        Write(a.Get("--markdown"), Reports.Markdown(result));
+        return result.Ok ? 0 : 1;
+    }
+
+    /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>
+    static int RunN(Args a, IReadOnlyList<string> names)
+    {
+        var (o, timeout) = CampaignOptionsOf(a);
+        var commands = names.Select(DutCommand.Resolve).ToArray();
+        Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, N-version over {names.Count} DUTs: {string.Join("; ", commands)}");
+        var started = new List<ProcessDut>();
+        try
+        {
+            foreach (var command in commands) started.Add(ProcessDut.Start(command, timeout));
+            var lastPrint = Stopwatch.StartNew();
+            var result = NVersion.Run(names.Select((n, i) => new NamedDut(n, started[i])).ToArray(), o, p => Progress(a, lastPrint, p));
+            Console.Write(NVersionReports.Text(result));
+            for (int i = 0; i < started.Count; i++)
+                if (started[i].Starts > 1) Console.WriteLine($"({NVersionResult.Label(i)} was restarted {started[i].Starts - 1} time(s))");
+            Write(a.Get("--junit"), NVersionReports.JUnit(result));
+            Write(a.Get("--markdown"), NVersionReports.Markdown(result));
+            return result.Ok ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var d in started) d.Dispose();
+        }
+    }
+
+    static (CampaignOptions Options, TimeSpan Timeout) CampaignOptionsOf(Args a)
+    {
         var profile = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
         ulong seed = a.U64("--seed") ?? (ulong)Random.Shared.NextInt64();
         var o = new CampaignOptions(
             Count: a.Int("--count", 1000, 1, int.MaxValue), Seed: seed, BatchSize: a.Int("--batch", 100, 1, 100_000), Profile: profile,
             Shrink: !a.Has("--no-shrink"), MaxFailures: a.Int("--max-failures", 10, 0, int.MaxValue),
             SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: (long)(a.U64("--from") ?? 0));
-        var timeout = TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue));
-        string command = DutCommand.Resolve(dutName);
-        Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{seed:x}, profile {profile.Name}, DUT {command}");
-        using var dut = ProcessDut.Start(command, timeout);
-        var lastPrint = Stopwatch.StartNew();
-        var result = Campaign.Run(dut, dutName, o, p =>
-        {
-            if (a.Has("--quiet") || (lastPrint.Elapsed.TotalSeconds < 2 && p.Done < p.Total)) return;
-            lastPrint.Restart();
-            Console.Error.WriteLine($"  [{p.Done}/{p.Total}] {100.0 * p.Done / p.Total:0.0}%  {p.Failed} disagreed, {p.Broken} broke, {p.Done / Math.Max(p.Elapsed.TotalSeconds, 1e-3):N0} cases/s");
-        });
-        Console.Write(Reports.Text(result));
-        if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
-        Write(a.Get("--junit"), Reports.JUnit(result));
-        Write(a.Get("--markdown"), Reports.Markdown(result));
-        return result.Ok ? 0 : 1;
+        return (o, TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue)));
+    }
+
+    static void Progress(Args a, Stopwatch lastPrint, CampaignProgress p)
+    {
+        if (a.Has("--quiet") || (lastPrint.Elapsed.TotalSeconds < 2 && p.Done < p.Total)) return;
+        lastPrint.Restart();
+        Console.Error.WriteLine($"  [{p.Done}/{p.Total}] {100.0 * p.Done / p.Total:0.0}%  {p.Failed} disagreed, {p.Broken} broke, {p.Done / Math.Max(p.Elapsed.TotalSeconds, 1e-3):N0} cases/s");
     }
 
     static void Write(string? path, string text)

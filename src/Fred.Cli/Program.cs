@@ -9,6 +9,7 @@ fred-conform: FRED conformance against the Fred model (spec/dut-protocol.md)
 
 usage:
   fred-conform run --dut DUT [options]       run generated cases against a DUT
+  fred-conform run --dut A --dut B ...       N-version: every case on the model and on each DUT, who agrees with whom
   fred-conform replay FILE... [--dut DUT]    re-run counterexample files
   fred-conform zoo [options]                 validate the model DUT, then kill every mutant (the kill matrix)
   fred-conform image --out FILE [options]    compile generated real-event cases into a bootable disk image
@@ -36,6 +37,10 @@ run options:
   --markdown FILE     write a Markdown report
   --quiet             no progress lines
 
+With --dut given more than once, each DUT is judged against the model as alone, the DUTs against each other, and the
+report opens with the agreement matrix; cases where every DUT agrees against the model come first, as possible model
+errors (spec/dut-protocol.md, FRED-DUT-13).
+
 exit status: 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start.
 """;
 
@@ -52,7 +57,7 @@ try
     {
         "run" => Commands.Run(Args.Parse("run", rest,
             ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--save", "--junit", "--markdown"],
-            ["--no-shrink", "--quiet"])),
+            ["--no-shrink", "--quiet"], ["--dut"])),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], [])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
         "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], [])),

@@ -46,6 +46,9 @@ public sealed record Failure(long Index, int Size, DutCase Original, DutCase Cas
 
     /// <summary>How many generated cases failed with this signature.</summary>
     public int Occurrences { get; init; } = 1;
+
+    /// <summary>In an N-version run, every DUT's answer to the shrunk case, in <c>--dut</c> order; empty otherwise.</summary>
+    public IReadOnlyList<DutAnswer> Answers { get; init; } = [];
 }
 
 /// <summary>A case the DUT could not answer (crash, timeout, garbage, wrong order).</summary>
@@ -107,7 +110,7 @@ public static class Campaign
     /// Cases start..start+n-1 and the model's answers, generated on every core. Case i depends on (seed, i) alone, so
     /// the cases are the same as generating them one by one.
     /// </summary>
-    static (DutCase[] Cases, Answered[] Expected) Prepare(Arbitraries.DutShape shape, ulong seed, long start, int n)
+    internal static (DutCase[] Cases, Answered[] Expected) Prepare(Arbitraries.DutShape shape, ulong seed, long start, int n)
     {
         var cases = new DutCase[n];
         var expected = new Answered[n];
@@ -185,45 +188,26 @@ public static class Campaign
     }
 
     /// <summary>
-    /// Shrinks a failure through the DUT: each round sends the FRED-aware shrinks of the current case as one batch and
-    /// keeps the first that still fails with the same signature, so the bug cannot turn into a different one.
+    /// Shrinks a failure through the DUT (<see cref="Shrinker"/>): a candidate is kept when the DUT still fails it with the
+    /// same signature.
     /// </summary>
     public static Failure ShrinkFailure(IDut dut, DutProfile profile, DutCase c, Answered expected, Answered observed,
         IReadOnlyList<Mismatch> ms, string signature, int budget)
     {
-        var cur = (Case: c, Expected: expected, Observed: observed, Mismatches: ms);
-        int tried = 0;
-        long nextId = 1L << 40;
-        var seen = new HashSet<string> { Wire.Case(c with { Id = 0 }) };
-        while (tried < budget)
+        var (shrunk, w, tried) = Shrinker.Shrink(c, (Expected: expected, Observed: observed, Mismatches: ms), candidates =>
         {
-            var candidates = new List<DutCase>();
-            foreach (var s in Arbitraries.ShrinkDutScenario(new Scenario(cur.Case.Initial, [.. cur.Case.Steps])))
-            {
-                if (s.Steps.Length == 0) continue;
-                var cand = new DutCase(nextId++, s.Initial, s.Steps);
-                if (!seen.Add(Wire.Case(cand with { Id = 0 }))) continue;
-                candidates.Add(cand);
-                if (candidates.Count == 64) break;
-            }
-            if (candidates.Count == 0) break;
-            tried += candidates.Count;
             var results = dut.Run(candidates);
-            bool progressed = false;
             for (int i = 0; i < candidates.Count; i++)
             {
                 if (results[i] is not Answered a) continue;
                 var e = Expect(candidates[i]);
                 var m = Comparator.Judge(candidates[i], e, a, profile);
-                if (m.Count == 0 || Comparator.Signature(candidates[i], m) != signature) continue;
-                cur = (candidates[i], e, a, m);
-                progressed = true;
-                break;
+                if (m.Count > 0 && Comparator.Signature(candidates[i], m) == signature) return (i, (e, a, m));
             }
-            if (!progressed) break;
-        }
-        var shrunk = cur.Case with { Id = c.Id };
-        return new Failure(c.Id, SizeOf(c.Id), c, shrunk, cur.Mismatches, cur.Expected with { Id = c.Id }, cur.Observed with { Id = c.Id }, signature, tried);
+            return null;
+        }, budget);
+        return new Failure(c.Id, SizeOf(c.Id), c, shrunk with { Id = c.Id }, w.Mismatches, w.Expected with { Id = c.Id },
+            w.Observed with { Id = c.Id }, signature, tried);
     }
 
     static readonly string[] ProbeFields = ["outcome", "rip", "rsp", "fred_config", "rflags", "cs", "nmi_blocked", "pending_db", "ssp", "rcx", "cr2"];

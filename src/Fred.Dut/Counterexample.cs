@@ -21,21 +21,31 @@ public sealed record Counterexample(
     /// <summary>Format version of the file.</summary>
     public const int FormatVersion = 1;
 
-    /// <summary>Writes a failure's counterexample file into a folder; returns its path.</summary>
-    public static string Save(string directory, Failure f, DutHello hello, string command, DutProfile profile, ulong seed)
+    /// <summary>In a file of an N-version run, every DUT's answer to the case (FRED-DUT-13); empty otherwise.</summary>
+    public IReadOnlyList<DutAnswer> Answers { get; init; } = [];
+
+    /// <summary>True when every DUT agreed against the model on this case: a possible error of the model (FRED-DUT-13).</summary>
+    public bool PossibleModelError { get; init; }
+
+    /// <summary>
+    /// Writes a failure's counterexample file into a folder; returns its path. An N-version run gives a
+    /// <paramref name="tag"/> (the DUT's label, or <c>model-error</c>) so that DUTs failing alike on one case keep a file each.
+    /// </summary>
+    public static string Save(string directory, Failure f, DutHello hello, string command, DutProfile profile, ulong seed,
+        string? tag = null, bool possibleModelError = false)
     {
         Directory.CreateDirectory(directory);
         string slug = new(f.Signature.Select(ch => char.IsLetterOrDigit(ch) ? char.ToLowerInvariant(ch) : '-').ToArray());
         while (slug.Contains("--")) slug = slug.Replace("--", "-");
         slug = slug.Trim('-');
         if (slug.Length > 60) slug = slug[..60].TrimEnd('-');
-        string path = System.IO.Path.Combine(directory, $"{slug}-{seed:x}-{f.Index}.json");
-        File.WriteAllText(path, Render(f, hello.Name, command, profile.ToString(), seed));
+        string path = System.IO.Path.Combine(directory, $"{slug}-{seed:x}-{f.Index}{(tag is null ? "" : "-" + tag)}.json");
+        File.WriteAllText(path, Render(f, hello.Name, command, profile.ToString(), seed, possibleModelError));
         return path;
     }
 
     /// <summary>The file's text.</summary>
-    public static string Render(Failure f, string dutName, string command, string profile, ulong seed)
+    public static string Render(Failure f, string dutName, string command, string profile, ulong seed, bool possibleModelError = false)
     {
         var buffer = new ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -72,6 +82,22 @@ public sealed record Counterexample(
             w.WriteRawValue(Wire.Result(f.Expected, f.Case.Initial));
             w.WritePropertyName("observed");
             w.WriteRawValue(Wire.Result(f.Observed, f.Case.Initial));
+            // N-version fields (FRED-DUT-13), absent from a one-DUT file so that it reads as it always did.
+            if (possibleModelError) w.WriteBoolean("possible_model_error", true);
+            if (f.Answers.Count > 0)
+            {
+                w.WriteStartArray("answers");
+                foreach (var a in f.Answers)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("dut", a.Dut);
+                    w.WriteString("verdict", a.Verdict);
+                    w.WritePropertyName("result");
+                    w.WriteRawValue(Wire.Result(a.Result, f.Case.Initial));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
             w.WriteStartArray("readable");
             foreach (var line in Readable(f.Case, f.Mismatches)) w.WriteStringValue(line);
             w.WriteEndArray();
@@ -110,6 +136,15 @@ public sealed record Counterexample(
             try { c = ((CaseMessage)Wire.Decode(Obj("case").GetRawText())).Case; }
             catch (WireException ex) { throw new CounterexampleException($"{path}: case{ex.Path.TrimStart('$')}: {ex.Problem}"); }
             catch (InvalidCastException) { throw new CounterexampleException($"{path}: \"case\" is not a case message"); }
+            CaseResult Result(JsonElement e, string name)
+            {
+                try
+                {
+                    return Wire.Decode(e.GetRawText(), id => id == c.Id ? c : null) is ResultMessage { Result: var r }
+                        ? r : throw new CounterexampleException($"{path}: \"{name}\" is not a result message");
+                }
+                catch (WireException ex) { throw new CounterexampleException($"{path}: {name}{ex.Path.TrimStart('$')}: {ex.Problem}"); }
+            }
             Answered Answers(string name)
             {
                 try
@@ -126,10 +161,20 @@ public sealed record Counterexample(
                     m.GetProperty("expected").GetString()!, m.GetProperty("observed").GetString()!,
                     m.GetProperty("rules").EnumerateArray().Select(r => r.GetString()!).ToArray())).ToArray()
                 : [];
+            var answers = root.TryGetProperty("answers", out var aa) && aa.ValueKind == JsonValueKind.Array
+                ? aa.EnumerateArray().Select((x, i) => new DutAnswer(
+                    x.TryGetProperty("dut", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString()! : throw new CounterexampleException($"{path}: answers[{i}] lacks \"dut\""),
+                    Result(x.TryGetProperty("result", out var res) && res.ValueKind == JsonValueKind.Object ? res : throw new CounterexampleException($"{path}: answers[{i}] lacks \"result\""), $"answers[{i}].result"),
+                    x.TryGetProperty("verdict", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "")).ToArray()
+                : [];
             return new Counterexample(Str("dut"), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
                 root.TryGetProperty("profile", out var pr) ? pr.GetString() ?? "" : "",
                 Wire.ParseHex(Str("seed"), "seed"), Num("index"), (int)Num("size"), Str("signature"), rules, mismatches,
-                c, Answers("expected"), root.TryGetProperty("observed", out _) ? Answers("observed") : null, path);
+                c, Answers("expected"), root.TryGetProperty("observed", out _) ? Answers("observed") : null, path)
+            {
+                Answers = answers,
+                PossibleModelError = root.TryGetProperty("possible_model_error", out var pme) && pme.ValueKind == JsonValueKind.True,
+            };
         }
         catch (JsonException ex) { throw new CounterexampleException($"{path}: not valid JSON ({ex.Message.Split('.')[0]})"); }
         catch (WireException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }

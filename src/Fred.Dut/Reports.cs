@@ -24,11 +24,7 @@ public static class Reports
         foreach (var f in r.Failures)
         {
             sb.AppendLine();
-            sb.AppendLine($"FAILURE {f.Signature}  (case {f.Index}, size {f.Size}; {f.Occurrences} case(s) failed this way; shrunk from {f.Original.Steps.Count} to {f.Case.Steps.Count} step(s) with {f.ShrinkCandidates} candidates)");
-            foreach (var m in f.Mismatches) sb.AppendLine($"  {m}");
-            foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine($"  | {line}");
-            if (f.File is not null) sb.AppendLine($"  saved: {f.File}   replay: fred-conform replay {f.File} --dut \"{r.DutCommand}\"");
-            sb.AppendLine($"  regenerate: fred-conform run --dut \"{r.DutCommand}\" --seed 0x{r.Options.Seed:x} --from {f.Index} --count 1");
+            FailureText(sb, f, "FAILURE", r.DutCommand, $"--dut \"{r.DutCommand}\"", r.Options.Seed);
         }
         foreach (var b in r.Broken.Take(20))
         {
@@ -39,6 +35,17 @@ public static class Reports
         sb.AppendLine();
         sb.AppendLine(r.Ok ? $"VERDICT: PASS ({r.ByRule.Count} rules exercised)" : $"VERDICT: FAIL ({r.Failures.Count} distinct failure(s), {r.Broken.Count} broken case(s))");
         return sb.ToString();
+    }
+
+    /// <summary>A failure as the console shows it, under a title; <paramref name="duts"/> are the <c>--dut</c> options that regenerate it.</summary>
+    internal static void FailureText(StringBuilder sb, Failure f, string title, string replayDut, string duts, ulong seed)
+    {
+        sb.AppendLine($"{title} {f.Signature}  (case {f.Index}, size {f.Size}; {f.Occurrences} case(s) failed this way; shrunk from {f.Original.Steps.Count} to {f.Case.Steps.Count} step(s) with {f.ShrinkCandidates} candidates)");
+        foreach (var m in f.Mismatches) sb.AppendLine($"  {m}");
+        foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine($"  | {line}");
+        if (f.Answers.Count > 0) sb.AppendLine($"  answers: {string.Join(", ", f.Answers.Select(a => $"{a.Dut} {a.Verdict}"))}");
+        if (f.File is not null) sb.AppendLine($"  saved: {f.File}   replay: fred-conform replay {f.File} --dut \"{replayDut}\"");
+        sb.AppendLine($"  regenerate: fred-conform run {duts} --seed 0x{seed:x} --from {f.Index} --count 1");
     }
 
     /// <summary>A Markdown report.</summary>
@@ -59,18 +66,7 @@ public static class Reports
         foreach (var f in r.Failures)
         {
             sb.AppendLine();
-            sb.AppendLine($"## {f.Signature}");
-            sb.AppendLine();
-            sb.AppendLine($"Case {f.Index} (size {f.Size}), {f.Occurrences} failing case(s) with this signature; shrunk to {f.Case.Steps.Count} step(s). Rules: {string.Join(", ", f.Rules)}.");
-            if (f.File is not null) sb.AppendLine($"Counterexample: `{f.File}`.");
-            sb.AppendLine();
-            sb.AppendLine("| step | field | expected | observed |");
-            sb.AppendLine("|---:|---|---|---|");
-            foreach (var m in f.Mismatches) sb.AppendLine($"| {m.Step} | `{m.Field}` | `{m.Expected}` | `{m.Observed}` |");
-            sb.AppendLine();
-            sb.AppendLine("```");
-            foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine(line);
-            sb.AppendLine("```");
+            FailureMarkdown(sb, f, f.Signature);
         }
         if (r.Broken.Count > 0)
         {
@@ -82,8 +78,30 @@ public static class Reports
         return sb.ToString();
     }
 
+    /// <summary>A failure as a Markdown section under a heading.</summary>
+    internal static void FailureMarkdown(StringBuilder sb, Failure f, string heading)
+    {
+        sb.AppendLine($"## {heading}");
+        sb.AppendLine();
+        sb.AppendLine($"Case {f.Index} (size {f.Size}), {f.Occurrences} failing case(s) with this signature; shrunk to {f.Case.Steps.Count} step(s). Rules: {string.Join(", ", f.Rules)}.");
+        if (f.File is not null) sb.AppendLine($"Counterexample: `{f.File}`.");
+        if (f.Answers.Count > 0) sb.AppendLine($"Answers: {string.Join(", ", f.Answers.Select(a => $"`{a.Dut}` {a.Verdict}"))}.");
+        sb.AppendLine();
+        sb.AppendLine("| step | field | expected | observed |");
+        sb.AppendLine("|---:|---|---|---|");
+        foreach (var m in f.Mismatches) sb.AppendLine($"| {m.Step} | `{m.Field}` | `{m.Expected}` | `{m.Observed}` |");
+        sb.AppendLine();
+        sb.AppendLine("```");
+        foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine(line);
+        sb.AppendLine("```");
+    }
+
     /// <summary>JUnit XML: one test case per exercised rule, failing with its counterexamples; one per broken case.</summary>
-    public static string JUnit(CampaignResult r)
+    public static string JUnit(CampaignResult r) =>
+        new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", Suite(r, $"fred-conform {r.Hello.Name}"))).ToString();
+
+    /// <summary>A campaign's JUnit test suite: one test case per exercised rule, one per broken case.</summary>
+    internal static XElement Suite(CampaignResult r, string name)
     {
         var cases = r.ByRule.Select(t =>
         {
@@ -97,8 +115,8 @@ public static class Reports
         }).ToList();
         cases.AddRange(r.Broken.Select(b => new XElement("testcase", new XAttribute("classname", "fred.DUT"), new XAttribute("name", $"case {b.Index}"),
             new XElement("error", new XAttribute("message", b.Verdict.Kind), new XAttribute("type", b.Verdict.Kind), b.Verdict.Detail))));
-        var suite = new XElement("testsuite",
-            new XAttribute("name", $"fred-conform {r.Hello.Name}"),
+        return new XElement("testsuite",
+            new XAttribute("name", name),
             new XAttribute("tests", cases.Count),
             new XAttribute("failures", r.ByRule.Count(t => t.Failures > 0)),
             new XAttribute("errors", r.Broken.Count),
@@ -108,6 +126,5 @@ public static class Reports
                 new XElement("property", new XAttribute("name", "profile"), new XAttribute("value", r.Profile.ToString())),
                 new XElement("property", new XAttribute("name", "dut"), new XAttribute("value", r.DutCommand))),
             cases);
-        return new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", suite)).ToString();
     }
 }
