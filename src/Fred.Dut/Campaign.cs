@@ -63,6 +63,9 @@ public sealed record CampaignResult(
     IReadOnlyList<Failure> Failures, IReadOnlyList<BrokenCase> Broken, IReadOnlyList<RuleTally> ByRule, TimeSpan Elapsed,
     int FailedCases)
 {
+    /// <summary>How many cases the DUT declined, by the reason it gave.</summary>
+    public IReadOnlyDictionary<string, int> DeclinedBecause { get; init; } = new Dictionary<string, int>();
+
     /// <summary>True when every case agreed or was declined, at least one agreed, and the DUT never broke.</summary>
     public bool Ok => FailedCases == 0 && Broken.Count == 0 && (Passed > 0 || Run == 0);
 }
@@ -139,6 +142,7 @@ public static class Campaign
         var cases = new Dictionary<string, int>();
         var failed = new Dictionary<string, int>();
         int run = 0, passed = 0, unsupported = 0, failedCases = 0;
+        var declinedBecause = new Dictionary<string, int>();
         bool stop = false;
         // The next batch is generated (with the model's answers) in the background while the DUT runs this one.
         Task<(DutCase[], Answered[])>? PrepareFrom(long start) => start < o.From + o.Count
@@ -158,7 +162,10 @@ public static class Campaign
                 foreach (var rule in Exercised(c, expected[k])) cases[rule] = cases.GetValueOrDefault(rule) + 1;
                 switch (results[k])
                 {
-                    case Unsupported: unsupported++; break;
+                    case Unsupported u:
+                        unsupported++;
+                        declinedBecause[u.Reason] = declinedBecause.GetValueOrDefault(u.Reason) + 1;
+                        break;
                     case DutBroke b: broken.Add(new BrokenCase(c.Id, c, b)); break;
                     case Answered a:
                         var ms = Comparator.Judge(c, expected[k], a, profile);
@@ -184,7 +191,10 @@ public static class Campaign
         }
         var tallies = cases.Keys.Union(failed.Keys).Order(StringComparer.Ordinal)
             .Select(r => new RuleTally(r, cases.GetValueOrDefault(r), failed.GetValueOrDefault(r))).ToArray();
-        return new CampaignResult(dut.Hello, dutCommand, profile, o, run, passed, unsupported, failures, broken, tallies, watch.Elapsed, failedCases);
+        return new CampaignResult(dut.Hello, dutCommand, profile, o, run, passed, unsupported, failures, broken, tallies, watch.Elapsed, failedCases)
+        {
+            DeclinedBecause = declinedBecause,
+        };
     }
 
     /// <summary>

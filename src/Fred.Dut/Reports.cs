@@ -17,6 +17,8 @@ public static class Reports
         sb.AppendLine($"DUT      {r.Hello.Name} ({r.DutCommand}); protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))}");
         sb.AppendLine($"profile  {r.Profile}");
         sb.AppendLine($"seed     0x{r.Options.Seed:x}   cases {r.Run} ({r.Passed} agreed, {r.FailedCases} disagreed, {r.Unsupported} declined, {r.Broken.Count} broke)   {r.Elapsed.TotalSeconds:0.0} s, {Rate(r)} cases/s");
+        foreach (var (why, n) in r.DeclinedBecause.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            sb.AppendLine($"declined {n,6}: {Shorten(why, 160)}");
         sb.AppendLine();
         sb.AppendLine($"{"rule",-15} {"cases",8} {"passed",8} {"failed",7}  title");
         foreach (var t in r.ByRule)
@@ -58,6 +60,8 @@ public static class Reports
         sb.AppendLine($"- DUT: `{r.DutCommand}` (protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))})");
         sb.AppendLine($"- profile: {r.Profile}");
         sb.AppendLine($"- seed `0x{r.Options.Seed:x}`, {r.Run} cases: {r.Passed} agreed, {r.FailedCases} disagreed, {r.Unsupported} declined, {r.Broken.Count} broke; {r.Elapsed.TotalSeconds:0.0} s ({Rate(r)} cases/s)");
+        foreach (var (why, n) in r.DeclinedBecause.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            sb.AppendLine($"  - declined {n}: {Shorten(why, 160)}");
         sb.AppendLine();
         sb.AppendLine("| rule | title | cases | passed | failed |");
         sb.AppendLine("|---|---|---:|---:|---:|");
@@ -127,4 +131,6 @@ public static class Reports
                 new XElement("property", new XAttribute("name", "dut"), new XAttribute("value", r.DutCommand))),
             cases);
     }
+
+    static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 3)] + "...";
 }
