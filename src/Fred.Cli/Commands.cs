@@ -57,8 +57,18 @@ public static class Commands
         var o = new CampaignOptions(
             Count: a.Int("--count", 1000, 1, int.MaxValue), Seed: seed, BatchSize: a.Int("--batch", 100, 1, 100_000), Profile: profile,
             Shrink: !a.Has("--no-shrink"), MaxFailures: a.Int("--max-failures", 10, 0, int.MaxValue),
-            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: (long)(a.U64("--from") ?? 0));
+            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: FirstIndex(a));
         return (o, TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue)));
+    }
+
+    /// <summary>--from: case indices are non-negative 64-bit integers, and the last one of the run must be one too.</summary>
+    static long FirstIndex(Args a)
+    {
+        ulong from = a.U64("--from") ?? 0;
+        long count = a.Int("--count", 1000, 1, int.MaxValue);
+        if (from > (ulong)(long.MaxValue - count))
+            throw new UsageException($"--from: {from} leaves no room for {count} case(s); the first index can be at most {long.MaxValue - count}");
+        return (long)from;
     }
 
     static void Progress(Args a, Stopwatch lastPrint, CampaignProgress p)
@@ -90,8 +100,10 @@ public static class Commands
             var cx = Counterexample.Load(file);
             // Without --profile, the file's own profile judges, as it did in the run that saved it.
             var profile = given ?? DutProfile.FromDescription(cx.ProfileText) ?? DutProfile.Strict;
-            string command = DutCommand.Resolve(a.Get("--dut") ?? (cx.DutCommand.Length > 0 ? cx.DutCommand
-                : throw new UsageException($"replay: {file} names no DUT command; give --dut")));
+            // A counterexample file may come from anyone: the command stored in it runs only when asked for, and is shown.
+            string command = DutCommand.Resolve(a.Get("--dut") ?? (!a.Has("--dut-from-file") ? "model"
+                : cx.DutCommand.Length > 0 ? cx.DutCommand : throw new UsageException($"replay: {file} names no DUT command; give --dut")));
+            if (a.Get("--dut") is null && a.Has("--dut-from-file")) Console.Error.WriteLine($"fred-conform: replay: running the file's DUT command: {command}");
             var expected = Campaign.Expect(cx.Case);
             var modelDrift = Comparator.Compare(cx.Case, cx.Expected, expected, DutProfile.Strict);
             using var dut = ProcessDut.Start(command, timeout);

@@ -10,7 +10,9 @@ fred-conform: FRED conformance against the Fred model (spec/dut-protocol.md)
 usage:
   fred-conform run --dut DUT [options]       run generated cases against a DUT
   fred-conform run --dut A --dut B ...       N-version: every case on the model and on each DUT, who agrees with whom
-  fred-conform replay FILE... [--dut DUT]    re-run counterexample files
+  fred-conform replay FILE... [--dut DUT]    re-run counterexample files (against the model DUT unless --dut is
+                                             given; --dut-from-file runs the command stored in the file, after
+                                             printing it: only for files you trust)
   fred-conform zoo [options]                 validate the model DUT, then kill every mutant (the kill matrix)
   fred-conform image --out FILE [options]    compile generated real-event cases into a bootable disk image
   fred-conform list-rules                    the spec rules, by id
@@ -58,7 +60,7 @@ try
         "run" => Commands.Run(Args.Parse("run", rest,
             ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--save", "--junit", "--markdown"],
             ["--no-shrink", "--quiet"], ["--dut"])),
-        "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], [])),
+        "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], ["--dut-from-file"])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
         "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], [])),
         "list-rules" => Commands.ListRules(Args.Parse("list-rules", rest, [], [])),

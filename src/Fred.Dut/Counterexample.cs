@@ -129,8 +129,9 @@ public sealed record Counterexample(
                 ? p.GetString()! : throw new CounterexampleException($"{path}: missing string field \"{name}\"");
             JsonElement Obj(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Object
                 ? p : throw new CounterexampleException($"{path}: missing object \"{name}\"");
-            long Num(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.Number
-                ? p.GetInt64() : throw new CounterexampleException($"{path}: missing number \"{name}\"");
+            long Num(string name) => !root.TryGetProperty(name, out var p) || p.ValueKind != JsonValueKind.Number
+                ? throw new CounterexampleException($"{path}: missing number \"{name}\"")
+                : p.TryGetInt64(out long n) ? n : throw new CounterexampleException($"{path}: \"{name}\" must be a whole number, found {p.GetRawText()}");
 
             DutCase c;
             try { c = ((CaseMessage)Wire.Decode(Obj("case").GetRawText())).Case; }
@@ -176,7 +177,14 @@ public sealed record Counterexample(
                 PossibleModelError = root.TryGetProperty("possible_model_error", out var pme) && pme.ValueKind == JsonValueKind.True,
             };
         }
-        catch (JsonException ex) { throw new CounterexampleException($"{path}: not valid JSON ({ex.Message.Split('.')[0]})"); }
+        catch (JsonException ex)
+        {
+            // System.Text.Json counts lines and columns from 0 and appends them to its message; name them as editors do.
+            string where = ex.LineNumber is long line ? $":{line + 1}:{(ex.BytePositionInLine ?? 0) + 1}" : "";
+            string why = ex.Message.Split(" LineNumber:")[0].Split(" Path:")[0].TrimEnd('.', ' ');
+            throw new CounterexampleException($"{path}{where}: not valid JSON: {why}");
+        }
+        catch (FormatException) { throw new CounterexampleException($"{path}: a number that must be a whole number is not one"); }
         catch (WireException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
         catch (KeyNotFoundException) { throw new CounterexampleException($"{path}: a mismatch lacks step, field, expected, observed or rules"); }
         catch (InvalidOperationException ex) { throw new CounterexampleException($"{path}: a field has the wrong JSON type ({ex.Message})"); }

@@ -58,7 +58,7 @@ public static class NVersionReports
         foreach (var f in r.ModelErrors)
         {
             sb.AppendLine();
-            Reports.FailureText(sb, f, "POSSIBLE MODEL ERROR", f.Answers.FirstOrDefault(a => a.Verdict == "disagrees")?.Dut ?? r.Names[0], Duts(r), r.Options.Seed);
+            Reports.FailureText(sb, f, "POSSIBLE MODEL ERROR", f.Answers.FirstOrDefault(a => a.Verdict == "disagrees")?.Dut ?? r.Names[0], Duts(r), r.Options.Seed, r.Options.EffectiveProfile);
         }
         sb.AppendLine();
         sb.AppendLine($"{"rule",-15} {"cases",8} " + string.Concat(r.Names.Select((_, i) => $"{NVersionResult.Label(i),7}")) + "  title (failed cases per DUT)");
@@ -70,7 +70,7 @@ public static class NVersionReports
             foreach (var f in v.Failures)
             {
                 sb.AppendLine();
-                Reports.FailureText(sb, f, $"FAILURE of {NVersionResult.Label(i)} ({r.Names[i]})", r.Names[i], Duts(r), r.Options.Seed);
+                Reports.FailureText(sb, f, $"FAILURE of {NVersionResult.Label(i)} ({r.Names[i]})", r.Names[i], Duts(r), r.Options.Seed, r.Options.EffectiveProfile);
             }
             foreach (var b in v.Broken.Take(20))
             {

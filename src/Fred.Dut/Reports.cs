@@ -26,7 +26,7 @@ public static class Reports
         foreach (var f in r.Failures)
         {
             sb.AppendLine();
-            FailureText(sb, f, "FAILURE", r.DutCommand, $"--dut \"{r.DutCommand}\"", r.Options.Seed);
+            FailureText(sb, f, "FAILURE", r.DutCommand, $"--dut \"{r.DutCommand}\"", r.Options.Seed, r.Profile);
         }
         foreach (var b in r.Broken.Take(20))
         {
@@ -40,14 +40,15 @@ public static class Reports
     }
 
     /// <summary>A failure as the console shows it, under a title; <paramref name="duts"/> are the <c>--dut</c> options that regenerate it.</summary>
-    internal static void FailureText(StringBuilder sb, Failure f, string title, string replayDut, string duts, ulong seed)
+    internal static void FailureText(StringBuilder sb, Failure f, string title, string replayDut, string duts, ulong seed, DutProfile profile)
     {
+        string p = ProfileOption(profile);
         sb.AppendLine($"{title} {f.Signature}  (case {f.Index}, size {f.Size}; {f.Occurrences} case(s) failed this way; shrunk from {f.Original.Steps.Count} to {f.Case.Steps.Count} step(s) with {f.ShrinkCandidates} candidates)");
         foreach (var m in f.Mismatches) sb.AppendLine($"  {m}");
         foreach (var line in Counterexample.Readable(f.Case, [])) sb.AppendLine($"  | {line}");
         if (f.Answers.Count > 0) sb.AppendLine($"  answers: {string.Join(", ", f.Answers.Select(a => $"{a.Dut} {a.Verdict}"))}");
-        if (f.File is not null) sb.AppendLine($"  saved: {f.File}   replay: fred-conform replay {f.File} --dut \"{replayDut}\"");
-        sb.AppendLine($"  regenerate: fred-conform run {duts} --seed 0x{seed:x} --from {f.Index} --count 1");
+        if (f.File is not null) sb.AppendLine($"  saved: {f.File}   replay: fred-conform replay {f.File} --dut \"{replayDut}\"{p}");
+        sb.AppendLine($"  regenerate: fred-conform run {duts}{p} --seed 0x{seed:x} --from {f.Index} --count 1");
     }
 
     /// <summary>A Markdown report.</summary>
@@ -133,4 +134,7 @@ public static class Reports
     }
 
     static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 3)] + "...";
+
+    /// <summary>The --profile option that reproduces a run's judgement: the profile's file, when it came from one.</summary>
+    internal static string ProfileOption(DutProfile profile) => File.Exists(profile.Source) ? $" --profile \"{profile.Source}\"" : "";
 }

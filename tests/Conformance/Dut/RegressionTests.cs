@@ -43,7 +43,25 @@ public class RegressionTests
         { "{\"fred_counterexample\":2}", "format version 2" },
         { "{\"fred_counterexample\":1,\"dut\":\"x\",\"seed\":\"0x1\",\"index\":1,\"size\":1,\"signature\":\"s\",\"case\":{\"type\":\"case\"}}", "case: missing field \"id\"" },
         { "[", "not valid JSON" },
+        { "{\n  \"fred_counterexample\": }", ":2:" },
+        { "{\"fred_counterexample\":1.5}", "whole number" },
     };
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-12")]
+    public void A_fractional_index_is_refused_not_a_crash()
+    {
+        string text = File.ReadAllText(Path.Combine(Folder, "bochs-eretu-compat-fast-path.json"));
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\"index\": *[0-9]+", "\"index\": 421.5");
+        string path = Path.Combine(Path.GetTempPath(), $"fred-cx-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, text);
+        try
+        {
+            var ex = Assert.Throws<CounterexampleException>(() => Counterexample.Load(path));
+            Assert.Contains("\"index\" must be a whole number, found 421.5", ex.Message);
+        }
+        finally { File.Delete(path); }
+    }
 
     [Theory]
     [MemberData(nameof(BadFiles))]
