@@ -11,6 +11,7 @@ public static class Commands
     {
         if (a.Positional.Count > 0) throw new UsageException($"run: unexpected argument \"{a.Positional[0]}\"");
         string dutName = a.Get("--dut") ?? throw new UsageException("run: --dut is required (model, mutant:NAME or a command)");
+        CheckOutputs(a, "--junit", "--markdown");
         if (a.All("--dut").Count > 1) return RunN(a, a.All("--dut"));
         var (o, timeout) = CampaignOptionsOf(a);
         string command = DutCommand.Resolve(dutName);
@@ -81,10 +82,61 @@ public static class Commands
     static void Write(string? path, string text)
     {
         if (path is null) return;
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllText(path, text);
-        Console.WriteLine($"wrote {path}");
+        try
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (dir is not null) Directory.CreateDirectory(dir);
+            File.WriteAllText(path, text);
+            Console.WriteLine($"wrote {path}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // The run is over and its verdict printed; only this report is lost, and the message says which and why.
+            Console.Error.WriteLine($"fred-conform: could not write {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Checks, before a campaign starts, that every report and the counterexample directory can be written, so that a
+    /// typo does not cost a long run its reports. Throws a usage error naming the option and the problem.
+    /// </summary>
+    static void CheckOutputs(Args a, params string[] fileOptions)
+    {
+        foreach (var option in fileOptions)
+        {
+            if (a.Get(option) is not { } path) continue;
+            if (path.Length == 0) throw new UsageException($"{option}: the path is empty");
+            string full;
+            try { full = Path.GetFullPath(path); }
+            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { throw new UsageException($"{option}: {path}: {e.Message}"); }
+            if (Directory.Exists(full)) throw new UsageException($"{option}: {path} is a directory; give a file name");
+            for (var d = Path.GetDirectoryName(full); d is not null; d = Path.GetDirectoryName(d))
+            {
+                if (File.Exists(d)) throw new UsageException($"{option}: {path}: {d} is a file, not a directory");
+                if (Directory.Exists(d)) break;
+            }
+            bool existed = File.Exists(full);
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                using (new FileStream(full, FileMode.Append, FileAccess.Write)) { }
+                if (!existed) File.Delete(full);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"{option}: {path} cannot be written: {e.Message}"); }
+        }
+        if (a.Get("--save") is { } save)
+        {
+            if (save.Length == 0) throw new UsageException("--save: the directory name is empty");
+            if (File.Exists(save)) throw new UsageException($"--save: {save} is a file, not a directory");
+            try
+            {
+                Directory.CreateDirectory(save);
+                string probe = Path.Combine(save, $".fred-write-check-{Environment.ProcessId}");
+                File.WriteAllText(probe, "");
+                File.Delete(probe);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) { throw new UsageException($"--save: {save} cannot be written: {e.Message}"); }
+        }
     }
 
     /// <summary>replay: re-runs counterexample files against a DUT (by default the one that produced them).</summary>
@@ -141,6 +193,7 @@ public static class Commands
     /// <summary>zoo: the model DUT must pass; every mutant must be killed.</summary>
     public static int Zoo(Args a)
     {
+        CheckOutputs(a, "--markdown");
         int count = a.Int("--count", 2000, 1, int.MaxValue), batch = a.Int("--batch", 100, 1, 100_000);
         ulong seed = a.U64("--seed") ?? 1;
         var mutants = a.Get("--only") is { } only
@@ -184,6 +237,7 @@ public static class Commands
     public static int Image(Args a)
     {
         string output = a.Get("--out") ?? throw new UsageException("image: --out FILE is required");
+        CheckOutputs(a, "--out");
         if (a.Get("--replay") is { } file)
         {
             // The smallest image that shows a disagreement: the counterexample's shrunk case alone.

@@ -78,4 +78,42 @@ public class CliRobustnessTests
             File.Delete(profile);
         }
     }
+
+    [Theory]
+    [InlineData("--junit", "DIR", "is a directory")]
+    [InlineData("--junit", "FILE/x.xml", "is a file, not a directory")]
+    [InlineData("--markdown", "FILE/x.md", "is a file, not a directory")]
+    [InlineData("--save", "FILE", "is a file, not a directory")]
+    [InlineData("--junit", "", "the path is empty")]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void A_report_path_that_cannot_be_written_is_refused_before_the_run(string option, string what, string message)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"fred-out-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        string file = Path.Combine(dir, "regular");
+        File.WriteAllText(file, "");
+        try
+        {
+            string value = what.Replace("DIR", dir).Replace("FILE", file);
+            var (code, output, err) = Cli("run", "--dut", "model", "--count", "20000", option, value);
+            Assert.True(code == 2, $"exit {code}\n{output}\n{err}");
+            Assert.Contains($"{option}: ", err);
+            Assert.Contains(message, err);
+            Assert.DoesNotContain("VERDICT", output);                              // refused before any case ran
+            Assert.DoesNotContain("Unhandled exception", err);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void A_report_that_fails_to_write_at_the_end_is_named_not_a_crash()
+    {
+        if (!File.Exists("/dev/full")) return;                                       // Linux only: writes to it fail
+        var (code, output, err) = Cli("run", "--dut", "model", "--count", "20", "--seed", "1", "--junit", "/dev/full");
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("VERDICT: PASS", output);
+        Assert.Contains("could not write /dev/full", err);
+        Assert.DoesNotContain("Unhandled exception", err);
+    }
 }
