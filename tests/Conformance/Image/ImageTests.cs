@@ -259,7 +259,7 @@ public class BochsTests
             var batch = new[] { new DutCase(1, user, [new ExecuteStep([0xCC])]), new DutCase(2, doomed, [new ExecuteStep([0x0F, 0x0B])]),
                 new DutCase(3, user, [new ExecuteStep([0xCD, 0x80])]) };
             Assert.Equal(OutcomeKind.Shutdown, CaseRunner.Run(CaseRunner.Model, batch[1]).Steps[^1].Outcome.Kind);
-            var results = Fred.Bochs.BatchRunner.Run(settings, batch, TextWriter.Null).Select(x => x.Item2).ToArray();
+            var results = BatchRunner.Run(Fred.Bochs.BochsRunner.Emulator(settings), batch, TextWriter.Null).Select(x => x.Item2).ToArray();
             Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[0]).Steps[0].Outcome.Kind);
             Assert.Equal(OutcomeKind.Shutdown, Assert.IsType<Answered>(results[1]).Steps[0].Outcome.Kind);
             Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[2]).Steps[0].Outcome.Kind);
