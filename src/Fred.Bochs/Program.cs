@@ -21,27 +21,21 @@ string? bochs = Environment.GetEnvironmentVariable("FRED_BOCHS"), bios = null, v
 string? cpu = Environment.GetEnvironmentVariable("FRED_BOCHS_CPU") is { Length: > 0 } envCpu ? envCpu : null;
 string? display = null;
 bool debuggerRc = false;
-AdapterOptions options;
-try
+var options = ImageDut.ParseOrExit("fred-bochs-dut", Usage, args, (name, value) =>
 {
-    options = ImageDut.Parse(args, (name, value) =>
+    switch (name)
     {
-        switch (name)
-        {
-            case "--bochs": bochs = value(); return true;
-            case "--bios": bios = value(); return true;
-            case "--vgabios": vgabios = value(); return true;
-            case "--cpu": cpu = value(); return true;
-            case "--display":
-                display = value();
-                return display is "nogui" or "term" ? true : throw new AdapterUsageException($"--display: expected nogui or term, found \"{display}\"");
-            case "--debugger-rc": debuggerRc = true; return true;
-            default: return false;
-        }
-    });
-}
-catch (AdapterUsageException ex) { return Fail<int>(ex.Message); }
-if (options.Help) { Console.Write(Usage); return 0; }
+        case "--bochs": bochs = value(); return true;
+        case "--bios": bios = value(); return true;
+        case "--vgabios": vgabios = value(); return true;
+        case "--cpu": cpu = value(); return true;
+        case "--display":
+            display = value();
+            return display is "nogui" or "term" ? true : throw new AdapterUsageException($"--display: expected nogui or term, found \"{display}\"");
+        case "--debugger-rc": debuggerRc = true; return true;
+        default: return false;
+    }
+});
 if (display == "term") debuggerRc = true;
 var settings = BochsSetup.Resolve(bochs, bios, vgabios, cpu, display, debuggerRc, options.BootTimeoutMs, options.Keep, Fail<BochsSettings>);
 string processor = cpu is null ? "its default CPU" : $"cpu model {cpu}";
@@ -49,9 +43,4 @@ return ImageDut.Run(BochsRunner.Emulator(settings), options,
     ImageDut.Hello($"bochs via fred image ({Path.GetFileName(settings.Binary)}{(cpu is null ? "" : $", cpu {cpu}")})"),
     settings.Binary, processor, "use a Bochs built with FRED and a CPU model that has it (--cpu)");
 
-static T Fail<T>(string message, int code = 2)
-{
-    Console.Error.WriteLine($"fred-bochs-dut: {message}");
-    Environment.Exit(code);
-    return default!;
-}
+static T Fail<T>(string message, int code = 2) => ImageDut.Exit<T>("fred-bochs-dut", message, code);

@@ -61,6 +61,21 @@ public static class ImageDut
         return o;
     }
 
+    /// <summary>
+    /// <see cref="Parse"/> for a program: prints the usage and exits 0 on <c>--help</c>, writes the problem and exits 2
+    /// on a bad command line.
+    /// </summary>
+    public static AdapterOptions ParseOrExit(string adapter, string usage, IReadOnlyList<string> args, Func<string, Func<string>, bool> own)
+    {
+        AdapterOptions o;
+        try { o = Parse(args, own); }
+        catch (AdapterUsageException ex) { return Exit<AdapterOptions>(adapter, ex.Message); }
+        if (!o.Help) return o;
+        Console.Write(usage);
+        Environment.Exit(0);
+        return o;
+    }
+
     /// <summary>The verdict of a boot with no case: status 0 (FRED present), 3 (no FRED) or 2 (the image did not run), and why.</summary>
     /// <param name="first">The boot.</param>
     /// <param name="emulator">The emulator.</param>
@@ -165,6 +180,14 @@ public static class ImageDut
         }) { IsBackground = true };
         reader.Start();
         return lines;
+    }
+
+    /// <summary>Writes the message to standard error under the adapter's name and exits with the status.</summary>
+    public static T Exit<T>(string adapter, string message, int status = 2)
+    {
+        Console.Error.WriteLine($"{adapter}: {message}");
+        Environment.Exit(status);
+        return default!;
     }
 
     static int Fail(ImageEmulator emulator, string message, int status)
