@@ -97,11 +97,11 @@ public static class Campaign
         return new DutCase(index, sc.Initial, sc.Steps);
     }
 
-    static readonly ConcurrentDictionary<(string Revisions, bool Cet, bool Compat), Gen<Scenario>> Generators = new();
+    static readonly ConcurrentDictionary<(string Revisions, bool Cet, bool Compat, bool RealEvents), Gen<Scenario>> Generators = new();
 
     /// <summary>The scenario generator of a shape, built once per shape (building it costs as much as a small case).</summary>
     static Gen<Scenario> GeneratorFor(Arbitraries.DutShape shape) =>
-        Generators.GetOrAdd((string.Join(",", shape.Revisions), shape.Cet, shape.Compat), _ => Arbitraries.DutScenario(shape));
+        Generators.GetOrAdd((string.Join(",", shape.Revisions), shape.Cet, shape.Compat, shape.RealEvents), _ => Arbitraries.DutScenario(shape));
 
     /// <summary>
     /// Cases start..start+n-1 and the model's answers, generated on every core. Case i depends on (seed, i) alone, so

@@ -93,6 +93,18 @@ public class ImageTests
         Assert.Equal((ulong)realized.Length, BitConverter.ToUInt64(image.Bytes, 512 * (1 + Layout.StageSectors)));
     }
 
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
+    public void Real_event_cases_stay_real_event_cases_after_the_same_shape_without_them()
+    {
+        // The generator cache once ignored RealEvents: whichever shape came first in a process served both.
+        var plain = new Arbitraries.DutShape([Revision.Fred5], Cet: false, Compat: false, RealEvents: false);
+        var real = plain with { RealEvents = true };
+        _ = Campaign.Generate(plain, 5, 0);
+        int realizable = Enumerable.Range(0, 40).Count(i => CaseRealizer.Realize(Campaign.Generate(real, 5, i)).Case is not null);
+        Assert.True(realizable >= 30, $"only {realizable} of 40 real-event cases could be realized");
+    }
+
     public static TheoryData<string, Func<DutCase, DutCase>, string> Unrealizable => new()
     {
         { "fred3", c => c with { Initial = c.Initial with { Revision = Revision.Fred3 } }, "fred5 only" },
