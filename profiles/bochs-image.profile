@@ -1,4 +1,4 @@
-# Profile for fred-bochs-dut: Bochs driven through a boot image (spec/image-format.md).
+# Profile for an emulator driven through a boot image (spec/image-format.md): fred-bochs-dut and fred-qemu-dut.
 # The harness observes RIP (which entry stub ran), RSP, RFLAGS, CS, SS, RAX, RCX, R11, the GS bases, CR2,
 # IA32_FRED_CONFIG (with the current stack level), CS.L and the 64-byte frame. It cannot read the rest back, so
 # the adapter reports those fields unchanged and they are not compared.

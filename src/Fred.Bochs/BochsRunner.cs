@@ -15,28 +15,6 @@ namespace Fred.Bochs;
 /// <param name="KeepDir">Keep each boot's image, bochsrc, console output and log here.</param>
 public sealed record BochsSettings(string Binary, string Bios, string VgaBios, string? CpuModel, string Display, bool DebuggerRc, int TimeoutMs, string? KeepDir);
 
-/// <summary>What one boot printed and how it ended.</summary>
-/// <param name="Output">The harness's output, parsed.</param>
-/// <param name="Console">Bochs's console output (standard output and error).</param>
-/// <param name="Log">Bochs's log file.</param>
-/// <param name="TimedOut">Bochs was killed after the time limit.</param>
-/// <param name="ExitCode">Bochs's exit status.</param>
-/// <param name="Seconds">Wall time of the boot.</param>
-public sealed record BootRun(ImageOutput Output, string Console, string Log, bool TimedOut, int ExitCode, double Seconds)
-{
-    /// <summary>Bochs's log reports that the processor shut down (a triple fault).</summary>
-    public bool Shutdown => Output.Reset || Log.Contains("triple fault", StringComparison.OrdinalIgnoreCase)
-        || Log.Contains("3rd (", StringComparison.Ordinal) || Log.Contains("shutdown state", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The last line of Bochs's console or log that says why it stopped, for messages.</summary>
-    public string Why()
-    {
-        var lines = (Console + "\n" + Log).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
-        return lines.LastOrDefault(l => l.Contains("PANIC", StringComparison.Ordinal) || l.Contains(">>PANIC<<", StringComparison.Ordinal)
-            || l.Contains("exiting", StringComparison.OrdinalIgnoreCase) || l.Contains("shutdown", StringComparison.OrdinalIgnoreCase)) ?? lines.LastOrDefault() ?? "";
-    }
-}
-
 /// <summary>Boots an image in Bochs, headless, and collects what the harness printed on port 0xE9.</summary>
 public static class BochsRunner
 {
@@ -62,8 +40,7 @@ public static class BochsRunner
     /// <summary>Boots the image once.</summary>
     public static BootRun Boot(BochsSettings b, BootImage image)
     {
-        string dir = b.KeepDir is null ? Directory.CreateTempSubdirectory("fred-bochs-").FullName
-            : Directory.CreateDirectory(Path.Combine(b.KeepDir, $"boot-{DateTime.UtcNow:HHmmss-fff}-{Environment.ProcessId}")).FullName;
+        string dir = ImageDut.BootDirectory(b.KeepDir, "fred-bochs-");
         try
         {
             string img = Path.Combine(dir, "fred.img"), rc = Path.Combine(dir, "bochsrc"), log = Path.Combine(dir, "bochs.log");
@@ -90,26 +67,27 @@ public static class BochsRunner
             p.StandardInput.Close();
             var stdout = new StringBuilder();
             var stderr = new StringBuilder();
-            var outTask = Task.Run(() => Pump(p.StandardOutput, stdout));
-            var errTask = Task.Run(() => Pump(p.StandardError, stderr));
+            var outTask = Task.Run(() => ImageDut.Pump(p.StandardOutput, stdout));
+            var errTask = Task.Run(() => ImageDut.Pump(p.StandardError, stderr));
             bool timedOut = !p.WaitForExit(b.TimeoutMs);
             if (timedOut) { try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } p.WaitForExit(); }
             Task.WaitAll([outTask, errTask], 5000);
             string console = stdout.ToString();
             string logText = File.Exists(log) ? File.ReadAllText(log) : "";
             if (b.KeepDir is not null) File.WriteAllText(Path.Combine(dir, "console.txt"), console + stderr);
-            return new BootRun(ImageOutput.Parse(console), console + stderr, logText, timedOut, timedOut ? -1 : p.ExitCode, sw.Elapsed.TotalSeconds);
+            var output = ImageOutput.Parse(console);
+            return new BootRun(output, console + stderr, logText, timedOut, timedOut ? -1 : p.ExitCode, sw.Elapsed.TotalSeconds, Shutdown(output, logText));
         }
         finally
         {
-            if (b.KeepDir is null) try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            ImageDut.Discard(b.KeepDir, dir);
         }
     }
 
-    static void Pump(StreamReader r, StringBuilder sb)
-    {
-        var buf = new char[8192];
-        int n;
-        while ((n = r.Read(buf, 0, buf.Length)) > 0) lock (sb) sb.Append(buf, 0, n);
-    }
+    /// <summary>The adapter's emulator: boots with these settings.</summary>
+    public static ImageEmulator Emulator(BochsSettings b) => new("fred-bochs-dut", "Bochs", image => Boot(b, image));
+
+    /// <summary>Bochs's log, or the image's RESET line, says that the processor shut down (a triple fault).</summary>
+    static bool Shutdown(ImageOutput output, string log) => output.Reset || log.Contains("triple fault", StringComparison.OrdinalIgnoreCase)
+        || log.Contains("3rd (", StringComparison.Ordinal) || log.Contains("shutdown state", StringComparison.OrdinalIgnoreCase);
 }

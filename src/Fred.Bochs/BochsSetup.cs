@@ -1,3 +1,5 @@
+using Fred.Image;
+
 namespace Fred.Bochs;
 
 /// <summary>Finds the Bochs binary and its ROM images.</summary>
@@ -7,7 +9,7 @@ public static class BochsSetup
     public static BochsSettings Resolve(string? bochs, string? bios, string? vgabios, string? cpu, string? display, bool debuggerRc,
         int timeoutMs, string? keep, Func<string, int, BochsSettings> fail)
     {
-        string? binary = bochs is { Length: > 0 } ? bochs : FindOnPath("bochs");
+        string? binary = bochs is { Length: > 0 } ? bochs : ImageDut.FindOnPath("bochs");
         if (binary is null) return fail("no Bochs: give --bochs PATH or set FRED_BOCHS (none on PATH either)", 2);
         if (!File.Exists(binary)) return fail($"--bochs: {binary} does not exist", 2);
         binary = Path.GetFullPath(binary);
@@ -38,7 +40,4 @@ public static class BochsSetup
     }
 
     static string? First(params string[] paths) => paths.FirstOrDefault(File.Exists);
-
-    static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
 }

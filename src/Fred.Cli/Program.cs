@@ -19,7 +19,8 @@ usage:
   fred-conform list-mutants                  the mutant zoo
 
 DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", "bochs" or "bochs:ARGS" (fred-bochs-dut, the Bochs
-adapter shipped with Fred, with its arguments), or any command line that speaks the protocol.
+adapter shipped with Fred, with its arguments), "qemu" or "qemu:ARGS" (fred-qemu-dut, the QEMU and KVM adapter, with
+its arguments, e.g. "qemu:--accel kvm"), or any command line that speaks the protocol.
 
 image options: --count N (default 100), --seed S (default 1), --out FILE (required), --replay FILE (an image of
 the one case of a counterexample file, for a bug report); the image prints its observations on port 0xE9

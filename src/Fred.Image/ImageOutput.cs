@@ -79,6 +79,15 @@ public sealed record ImageOutput(bool Started, bool NoFred, bool Finished, IRead
             obs.ToDictionary(k => k.Key, v => (IReadOnlyList<Observation>)v.Value), problems, bootError, reset);
     }
 
+    /// <summary>A line after which the harness prints nothing more (END, NOFRED, RESET, or a boot error): it then
+    /// writes to the shutdown port and halts, so an emulator that ignores that port can be stopped here.</summary>
+    public static bool IsLast(string line)
+    {
+        line = line.TrimEnd('\r');
+        return line == "END" || line.EndsWith("NOFRED", StringComparison.Ordinal) || line.EndsWith("RESET", StringComparison.Ordinal)
+            || line.EndsWith("BOOT-ERROR", StringComparison.Ordinal) || line.EndsWith("LOAD-ERROR", StringComparison.Ordinal);
+    }
+
     static bool IsHex16(string s) => s.Length == 16 && s.All(Uri.IsHexDigit);
     static string Clip(string s) => s.Length <= 120 ? s : s[..117] + "...";
 }

@@ -214,21 +214,7 @@ public class ImageTests
 public class BochsTests
 {
     static string? FindBochs() =>
-        Environment.GetEnvironmentVariable("FRED_BOCHS") is { Length: > 0 } b ? b
-        : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Select(d => Path.Combine(d, "bochs")).FirstOrDefault(File.Exists);
-
-    static (int Code, string Out, string Err) Run(string dll, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(300_000), "timed out");
-        return (p.ExitCode, output, err.Result);
-    }
+        Environment.GetEnvironmentVariable("FRED_BOCHS") is { Length: > 0 } b ? b : ImageDut.FindOnPath("bochs");
 
     [Fact]
     [Trait("Rule", "FRED-IMG-05")]
@@ -237,44 +223,29 @@ public class BochsTests
         string? bochs = FindBochs();
         if (bochs is null)
         {
-            Assert.True(Environment.GetEnvironmentVariable("CI") is null, "CI must have Bochs (.ci/run installs Debian's)");
-            var (code, _, err) = Run("fred-bochs-dut.dll", "--bochs", "/nonexistent/bochs", "--probe");
-            Assert.Equal(2, code);
-            Assert.Contains("/nonexistent/bochs does not exist", err);
+            EmulatorRuns.AssertAbsentOutsideCiAndNamed("fred-bochs-dut.dll", "--bochs", "bochs", "bochs");
             return;
         }
         string? cpu = Environment.GetEnvironmentVariable("FRED_BOCHS_CPU") is { Length: > 0 } c ? c : null;
         var settings = Fred.Bochs.BochsSetup.Resolve(bochs, null, null, cpu, null, false, 120_000, null, (m, _) => throw new Xunit.Sdk.XunitException(m));
-        var shape = new Arbitraries.DutShape([Revision.Fred5], Cet: false, Compat: false, RealEvents: true);
-        var realized = Enumerable.Range(0, 40).Select(i => CaseRealizer.Realize(Campaign.Generate(shape, 11, i)).Case).OfType<Realized>().Take(20).ToArray();
+        var realized = EmulatorRuns.Twenty();
         var run = Fred.Bochs.BochsRunner.Boot(settings, ImageBuilder.Build(realized));
         Assert.True(run.Output.Started, $"the image did not start: {run.Why()}");
         Assert.Empty(run.Output.Problems);
         if (run.Output.NoFred)
         {
             // The whole path to the verdict: the adapter refuses to start, and fred-conform says why.
-            var (probe, pout, _) = Run("fred-bochs-dut.dll", "--bochs", bochs, "--probe");
+            var (probe, pout, _) = EmulatorRuns.Run("fred-bochs-dut.dll", "--bochs", bochs, "--probe");
             Assert.Equal(3, probe);
             Assert.Contains("no FRED", pout);
-            var (code, _, err) = Run("fred-conform.dll", "run", "--dut", $"bochs:--bochs {bochs}", "--count", "5", "--quiet");
+            var (code, _, err) = EmulatorRuns.Run("fred-conform.dll", "run", "--dut", $"bochs:--bochs {bochs}", "--count", "5", "--quiet");
             Assert.Equal(2, code);
             Assert.Contains("has no FRED", err);
         }
         else
         {
-            Assert.True(run.Output.Finished, $"the image did not finish: {run.Why()}");
-            Assert.Equal(realized.Select(r => (ulong)r.Case.Id).ToHashSet(), run.Output.Ended.ToHashSet());
-            Assert.All(realized, r => Assert.True(run.Output.Observations.ContainsKey((ulong)r.Case.Id)));
-            // A triple fault in the middle of a batch: that case is a shutdown, and the cases after it still run.
-            var user = World.User() with { Rip = World.ImageUserCode + 0x10, Rsp = World.UserStackBase + 0x800, GsBase = 0, KernelGsBase = 0 };
-            var doomed = user with { Fred = user.Fred with { Rsp0 = 0x0000_6000_0000_0000, StackLevels = new StackLevels(0) } };
-            var batch = new[] { new DutCase(1, user, [new ExecuteStep([0xCC])]), new DutCase(2, doomed, [new ExecuteStep([0x0F, 0x0B])]),
-                new DutCase(3, user, [new ExecuteStep([0xCD, 0x80])]) };
-            Assert.Equal(OutcomeKind.Shutdown, CaseRunner.Run(CaseRunner.Model, batch[1]).Steps[^1].Outcome.Kind);
-            var results = Fred.Bochs.BatchRunner.Run(settings, batch, TextWriter.Null).Select(x => x.Item2).ToArray();
-            Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[0]).Steps[0].Outcome.Kind);
-            Assert.Equal(OutcomeKind.Shutdown, Assert.IsType<Answered>(results[1]).Steps[0].Outcome.Kind);
-            Assert.Equal(OutcomeKind.Delivered, Assert.IsType<Answered>(results[2]).Steps[0].Outcome.Kind);
+            EmulatorRuns.AssertRanEvery(run, realized);
+            EmulatorRuns.AssertTripleFaultIsAShutdownAndTheRestRun(Fred.Bochs.BochsRunner.Emulator(settings));
         }
     }
 
@@ -286,10 +257,8 @@ public class BochsTests
     public void A_Bochs_that_prints_garbage_hangs_or_lacks_FRED_gets_a_clear_verdict(string script, string verdict)
     {
         if (OperatingSystem.IsWindows()) return;   // the fake Bochs is a shell script
-        string fake = Path.Combine(Directory.CreateTempSubdirectory("fake-bochs-").FullName, "bochs");
-        File.WriteAllText(fake, "#!/bin/sh\n" + script + "\n");
-        File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        var (code, _, err) = Run("fred-bochs-dut.dll", "--bochs", fake, "--bios", fake, "--vgabios", fake, "--boot-timeout-ms", "1500");
+        string fake = EmulatorRuns.Fake("bochs", script);
+        var (code, _, err) = EmulatorRuns.Run("fred-bochs-dut.dll", "--bochs", fake, "--bios", fake, "--vgabios", fake, "--boot-timeout-ms", "1500");
         Assert.NotEqual(0, code);
         Assert.Contains(verdict, err);
     }
