@@ -5,18 +5,7 @@ namespace Fred.Conformance.Dut;
 /// <summary>fred-conform under bad options and untrusted files: a clear error or a safe default, never a crash.</summary>
 public class CliRobustnessTests
 {
-    static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "timed out");
-        return (p.ExitCode, output, err.Result);
-    }
+    static (int Code, string Out, string Err) Cli(params string[] args) => Support.ShippedPrograms.FredConform(args);
 
     [Theory]
     [InlineData("0x7FFFFFFFFFFFFFFF")]

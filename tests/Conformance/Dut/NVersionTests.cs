@@ -135,18 +135,7 @@ public class NVersionTests
         Assert.Equal([[0], [1, 2]], Agreement.Partition([true, true, true], P(12)).Select(k => k.ToArray()).ToArray());
     }
 
-    static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(300_000), "timed out");
-        return (p.ExitCode, output, err.Result);
-    }
+    static (int Code, string Out, string Err) Cli(params string[] args) => Support.ShippedPrograms.FredConform(args);
 
     [Fact]
     [Trait("Rule", "FRED-DUT-13")]

@@ -9,18 +9,7 @@ namespace Fred.Conformance.Image;
 static class EmulatorRuns
 {
     /// <summary>Runs a program shipped next to the tests (<c>fred-conform.dll</c>, an adapter) with no input; its status and output.</summary>
-    public static (int Code, string Out, string Err) Run(string dll, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.StandardInput.Close();
-        var err = p.StandardError.ReadToEndAsync();
-        string output = p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(300_000), "timed out");
-        return (p.ExitCode, output, err.Result);
-    }
+    public static (int Code, string Out, string Err) Run(string dll, params string[] args) => Support.ShippedPrograms.Run(dll, args);
 
     /// <summary>
     /// Where no emulator is installed (allowed outside CI only; .ci/run installs Debian's), the adapter at least names
