@@ -357,10 +357,10 @@ public class CorrectedRuleTests
     {
         var m = Mutants.Find(mutant)!;
         using var dut = new InProcessDut(m.Name, m.Impl);
-        var strict = Campaign.Run(dut, "mutant:" + m.Name, new CampaignOptions(3000, 7, MaxFailures: 1));
+        var strict = Campaign.Run(dut, "mutant:" + m.Name, new CampaignOptions(1500, 7, MaxFailures: 1));
         Assert.NotEmpty(strict.Failures);
         var declared = DutProfile.Parse(["name = reading", $"allow {divergence}"], "test");
-        var lenient = Campaign.Run(dut, "mutant:" + m.Name, new CampaignOptions(3000, 7, MaxFailures: 1) { Profile = declared });
+        var lenient = Campaign.Run(dut, "mutant:" + m.Name, new CampaignOptions(1500, 7, MaxFailures: 1) { Profile = declared });
         Assert.Empty(lenient.Failures);
     }
 }
