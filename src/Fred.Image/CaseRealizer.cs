@@ -19,7 +19,9 @@ public enum FirstStep
 /// <param name="First">How the first step is raised.</param>
 /// <param name="ThenEret">The second step is an ERETU/ERETS run by the harness.</param>
 /// <param name="Length">Length of the instruction placed at RIP (0 for an interrupt).</param>
-public sealed record CasePlan(FirstStep First, bool ThenEret, int Length);
+/// <param name="Code">The instruction bytes the case starts with, at <paramref name="Entry"/>.</param>
+/// <param name="Entry">Where the harness enters the case: RIP, or before it when an instruction leads to the state.</param>
+public sealed record CasePlan(FirstStep First, bool ThenEret, int Length, byte[] Code, ulong Entry);
 
 /// <summary>A case that can run in the image: its plan and its record.</summary>
 public sealed record Realized(DutCase Case, CasePlan Plan, byte[] Record);
@@ -137,7 +139,7 @@ public static class CaseRealizer
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
         var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
-        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length), rec), null);
+        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length, trigger, s.Rip), rec), null);
     }
 
     /// <summary>True when a page is outside the harness's identity map and the APIC's 2 MiB page.</summary>
@@ -199,6 +201,9 @@ public static class CaseRealizer
                     case (EventType.HardwareException, Vector.GP):
                         Require(e.ErrorCode == 0 && b64, "#GP is raised by a non-canonical access, error code 0, in 64-bit mode");
                         return (FirstStep.Instruction, MovAl(0x8000_0000_0000_0000UL, write: false, b64));
+                    case (EventType.HardwareException, Vector.SS):
+                        Require(e.ErrorCode == 0 && b64, "#SS is raised by a non-canonical stack reference, error code 0, in 64-bit mode");
+                        return (FirstStep.Instruction, [0x8A, 0x45, 0x00]);   // MOV AL, [RBP]: RBP is Record.StackFaultRbp
                     case (EventType.HardwareException, Vector.PF):
                         return (FirstStep.Instruction, PageFault(s, e));
                     default:

@@ -353,6 +353,7 @@ public static class Harness
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Case);
         a.mov(rsp, rdi);
         a.bt(__qword_ptr[rbx + 8 * Record.Mode], 0);
+        a.mov(rbp, Record.StackFaultRbp);          // a case's #SS comes from a load through RBP (the harness never uses RBP)
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Rax]);
         a.mov(rcx, __qword_ptr[rbx + 8 * Record.Rcx]);
         a.mov(r11, __qword_ptr[rbx + 8 * Record.R11]);

@@ -1,0 +1,70 @@
+using Fred.Dut;
+using Fred.Generators;
+using Fred.Image;
+using Fred.Model;
+using Iced.Intel;
+
+namespace Fred.Conformance.Image;
+
+/// <summary>Exceptions the image raises with a real instruction: which instruction, from which states, and when it declines.</summary>
+public class RealExceptionTests
+{
+    static MachineState Kernel => World.Kernel() with { Rip = World.ImageKernelCode + 0x10 };
+
+    static MachineState User64 => World.Kernel() with
+    {
+        Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + 0x10, Rsp = World.UserStackBase + 0x3F00, Rflags = 0x202,
+    };
+
+    static MachineState User32 => User64 with
+    {
+        Cs = Selectors.User32Cs, Is64BitMode = false, Rip = World.ImageUserCode32 + 0x10, Rsp = World.CompatStackBase + 0x3F00,
+        Memory = User64.Memory.Map(World.CompatStackBase, World.StackRegion, PageAccess.UserData),
+    };
+
+    static string Disassemble(byte[] code, bool b64)
+    {
+        var d = Iced.Intel.Decoder.Create(b64 ? 64 : 32, new ByteArrayCodeReader(code));
+        d.Decode(out var i);
+        var o = new StringOutput();
+        new NasmFormatter().Format(i, o);
+        return o.ToStringAndReset();
+    }
+
+    static Realized Realize(MachineState s, Step step)
+    {
+        var (r, why) = CaseRealizer.Realize(new DutCase(1, s, [step]));
+        Assert.True(r is not null, why);
+        return r!;
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
+    public void SS_is_a_load_through_the_non_canonical_RBP_the_harness_leaves_in_every_case()
+    {
+        foreach (var s in new[] { Kernel, User64 })
+        {
+            var r = Realize(s, new DeliverStep(Event.Exception(Vector.SS)));
+            Assert.Equal("mov al,[rbp]", Disassemble(r.Plan.Code, b64: true));
+            Assert.Equal(s.Rip, r.Plan.Entry);
+        }
+        Assert.False(Canonical.IsCanonical(Fred.Image.Record.StackFaultRbp));
+        var (compat, why) = CaseRealizer.Realize(new DutCase(1, User32, [new DeliverStep(Event.Exception(Vector.SS))]));
+        Assert.Null(compat);
+        Assert.Contains("64-bit mode", why);
+        Assert.Null(CaseRealizer.Realize(new DutCase(1, Kernel, [new DeliverStep(Event.Exception(Vector.SS, errorCode: 0x18))])).Case);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
+    public void Every_exception_the_image_raises_is_generated_and_realized()
+    {
+        var shape = new Arbitraries.DutShape([Revision.Fred5], Cet: false, Compat: true, RealEvents: true);
+        var vectors = Enumerable.Range(0, 1500).Select(i => Campaign.Generate(shape, 5, i))
+            .Select(c => CaseRealizer.Realize(c).Case).OfType<Realized>()
+            .Select(r => r.Case.Steps[0]).OfType<DeliverStep>().Where(d => d.Event.Type == EventType.HardwareException)
+            .Select(d => d.Event.Vector).ToHashSet();
+        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.SS, Vector.GP, Vector.PF })
+            Assert.Contains(v, vectors);
+    }
+}
