@@ -204,6 +204,11 @@ public static class CaseRealizer
                     case (EventType.HardwareException, Vector.SS):
                         Require(e.ErrorCode == 0 && b64, "#SS is raised by a non-canonical stack reference, error code 0, in 64-bit mode");
                         return (FirstStep.Instruction, [0x8A, 0x45, 0x00]);   // MOV AL, [RBP]: RBP is Record.StackFaultRbp
+                    case (EventType.HardwareException, Vector.AC):
+                        Require(e.ErrorCode == 0 && s.Cpl == 3 && (s.Rflags & MachineState.FlagAc) != 0,
+                            "#AC is raised by a misaligned load in ring 3 with RFLAGS.AC set, error code 0");
+                        // The two bytes at offset 1 of RIP's own page: a code page, mapped and readable from ring 3.
+                        return (FirstStep.Instruction, MovAx((s.Rip & ~0xFFFUL) + 1, b64));
                     case (EventType.HardwareException, Vector.PF):
                         return (FirstStep.Instruction, PageFault(s, e));
                     default:
@@ -232,6 +237,10 @@ public static class CaseRealizer
         else bytes.AddRange(BitConverter.GetBytes((uint)address));
         return [.. bytes];
     }
+
+    /// <summary>MOV AX, [moffs]: a two-byte load that changes nothing when it faults.</summary>
+    static byte[] MovAx(ulong address, bool b64) =>
+        [0x66, 0xA1, .. b64 ? BitConverter.GetBytes(address) : BitConverter.GetBytes((uint)address)];
 
     /// <summary>A one-byte access that raises exactly the #PF the step asks for, or a decline.</summary>
     static byte[] PageFault(MachineState s, Event e)

@@ -111,6 +111,9 @@ public static class Harness
         a.mov(rdi, Layout.Apic + 0x80);
         a.mov(__dword_ptr[rdi], 0);                 // TPR 0
         a.call(setHarnessMsrs);
+        a.mov(rax, cr0);
+        a.bts(rax, 18);                             // CR0.AM, as Linux sets it: ring 3 with RFLAGS.AC checks alignment (#AC)
+        a.mov(cr0, rax);
         a.mov(rax, cr4);
         a.bts(rax, 32);                             // CR4.FRED
         a.mov(cr4, rax);

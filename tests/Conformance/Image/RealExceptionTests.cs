@@ -57,6 +57,26 @@ public class RealExceptionTests
 
     [Fact]
     [Trait("Rule", "FRED-IMG-02")]
+    public void AC_is_a_misaligned_two_byte_load_from_ring_3_with_RFLAGS_AC_set()
+    {
+        foreach (var s in new[] { User64, User32 })
+        {
+            var ac = s with { Rflags = s.Rflags | MachineState.FlagAc };
+            var r = Realize(ac, new DeliverStep(Event.Exception(Vector.AC)));
+            ulong target = (s.Rip & ~0xFFFUL) + 1;
+            Assert.Equal($"mov ax,[{target:X}h]", Disassemble(r.Plan.Code, s.Is64BitMode).Replace("qword ", "").Replace("dword ", ""));
+            Assert.Equal(1UL, target & 1);
+        }
+        foreach (var (s, why) in new[] { (User64, "RFLAGS.AC"), (Kernel with { Rflags = Kernel.Rflags | MachineState.FlagAc }, "ring 3") })
+        {
+            var (r, reason) = CaseRealizer.Realize(new DutCase(1, s, [new DeliverStep(Event.Exception(Vector.AC))]));
+            Assert.Null(r);
+            Assert.Contains(why, reason);
+        }
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
     public void Every_exception_the_image_raises_is_generated_and_realized()
     {
         var shape = new Arbitraries.DutShape([Revision.Fred5], Cet: false, Compat: true, RealEvents: true);
@@ -64,7 +84,7 @@ public class RealExceptionTests
             .Select(c => CaseRealizer.Realize(c).Case).OfType<Realized>()
             .Select(r => r.Case.Steps[0]).OfType<DeliverStep>().Where(d => d.Event.Type == EventType.HardwareException)
             .Select(d => d.Event.Vector).ToHashSet();
-        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.SS, Vector.GP, Vector.PF })
+        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
             Assert.Contains(v, vectors);
     }
 }
