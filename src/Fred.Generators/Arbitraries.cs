@@ -680,7 +680,7 @@ public static class Arbitraries
                 : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
         select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] });
 
-    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #SS, #GP, #AC, #PF or an interrupt.</summary>
+    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #NM, #SS, #GP, #AC, #PF or an interrupt.</summary>
     public static Gen<Step> RealEvent(MachineState s)
     {
         var insn =
@@ -710,6 +710,7 @@ public static class Arbitraries
             (3, Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v)))),
             (1, Gen.Constant((Step)new DeliverStep(Event.NonMaskable()))),
         };
+        all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.NM)))));   // an x87 instruction with CR0.TS set
         // #AC: ring 3 with RFLAGS.AC set (UserRflags sets it half the time; the image runs with CR0.AM set, as Linux does).
         if (user && (s.Rflags & MachineState.FlagAc) != 0) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.AC)))));
         if (s.Is64BitMode)

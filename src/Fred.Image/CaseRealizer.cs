@@ -138,7 +138,9 @@ public static class CaseRealizer
             (0x1D0, s.Fred.StackLevels.Value), (0x1D4, s.Fred.Config.Value),
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
-        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
+        bool ts = c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
+        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8),
+            s, icr, after, msrs);
         return (new Realized(c, new CasePlan(first, thenEret, trigger.Length, trigger, s.Rip), rec), null);
     }
 
@@ -204,6 +206,10 @@ public static class CaseRealizer
                     case (EventType.HardwareException, Vector.SS):
                         Require(e.ErrorCode == 0 && b64, "#SS is raised by a non-canonical stack reference, error code 0, in 64-bit mode");
                         return (FirstStep.Instruction, [0x8A, 0x45, 0x00]);   // MOV AL, [RBP]: RBP is Record.StackFaultRbp
+                    case (EventType.HardwareException, Vector.NM):
+                        // FRED-DATA-03: #NM's event data is IA32_XFD_ERR, which nothing in the image sets.
+                        Require(e.EventData == 0, "#NM's event data (IA32_XFD_ERR) is 0 in the image");
+                        return (FirstStep.Instruction, [0xD9, 0xD0]);          // FNOP with CR0.TS set (Record.ModeTs)
                     case (EventType.HardwareException, Vector.AC):
                         Require(e.ErrorCode == 0 && s.Cpl == 3 && (s.Rflags & MachineState.FlagAc) != 0,
                             "#AC is raised by a misaligned load in ring 3 with RFLAGS.AC set, error code 0");

@@ -59,6 +59,8 @@ public static class Record
     /// (so NMIs are blocked while it sends the case's), and enters with the frame's NMI bit set, which unblocks them.
     /// </summary>
     public const ulong ModeNmi = 2;
+    /// <summary>Mode bit 2: the case runs with CR0.TS set (its x87 instruction raises #NM); the harness clears it after.</summary>
+    public const ulong ModeTs = 4;
     /// <summary>ICR value of an NMI to APIC id 0 (the only processor): delivery mode NMI, physical destination.</summary>
     public const ulong IcrNmi = 0x400;
     /// <summary>

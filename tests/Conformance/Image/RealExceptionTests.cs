@@ -76,6 +76,23 @@ public class RealExceptionTests
     }
 
     [Fact]
+    [Trait("Rule", "FRED-IMG-02"), Trait("Rule", "FRED-DATA-03")]
+    public void NM_is_an_x87_instruction_run_with_CR0_TS_set_for_that_case_only()
+    {
+        foreach (var s in new[] { Kernel, User64, User32 })
+        {
+            var r = Realize(s, new DeliverStep(Event.Exception(Vector.NM)));
+            Assert.Equal("fnop", Disassemble(r.Plan.Code, s.Is64BitMode));
+            Assert.Equal(Fred.Image.Record.ModeTs, BitConverter.ToUInt64(r.Record, 8 * Fred.Image.Record.Mode) & Fred.Image.Record.ModeTs);
+        }
+        var other = Realize(Kernel, new DeliverStep(Event.Exception(Vector.UD)));
+        Assert.Equal(0UL, BitConverter.ToUInt64(other.Record, 8 * Fred.Image.Record.Mode) & Fred.Image.Record.ModeTs);
+        var (xfd, why) = CaseRealizer.Realize(new DutCase(1, Kernel, [new DeliverStep(Event.Exception(Vector.NM, eventData: 0x4_0000))]));
+        Assert.Null(xfd);
+        Assert.Contains("IA32_XFD_ERR", why);
+    }
+
+    [Fact]
     [Trait("Rule", "FRED-IMG-02")]
     public void Every_exception_the_image_raises_is_generated_and_realized()
     {
@@ -84,7 +101,7 @@ public class RealExceptionTests
             .Select(c => CaseRealizer.Realize(c).Case).OfType<Realized>()
             .Select(r => r.Case.Steps[0]).OfType<DeliverStep>().Where(d => d.Event.Type == EventType.HardwareException)
             .Select(d => d.Event.Vector).ToHashSet();
-        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
+        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.NM, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
             Assert.Contains(v, vectors);
     }
 }
