@@ -680,9 +680,11 @@ public static class Arbitraries
                 : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
         select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] });
 
-    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #NM, #SS, #GP, #AC, #PF or an interrupt.</summary>
+    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #NM, #SS, #GP, #AC, #PF, an interrupt, or with TF set the single-step #DB.</summary>
     public static Gen<Step> RealEvent(MachineState s)
     {
+        // With TF set the event is the single-step trap after the instruction before RIP (the image runs a NOP there).
+        if ((s.Rflags & MachineState.FlagTf) != 0) return Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: Event.DebugSingleStep)));
         var insn =
             from opcode in Gen.Frequency(
                 (4, Gen.Choose(0, 255).Select(n => new byte[] { 0xCD, (byte)n })),
@@ -733,7 +735,10 @@ public static class Arbitraries
     /// returns from it; or an ERET at ring 0 over the frame of such an event, broken or with its stack level changed.
     /// </summary>
     public static Gen<Scenario> RealEventScenario { get; } = Gen.Frequency<Scenario>(
-        (4, from s0 in RealContext
+        (4, from context in RealContext
+            from stepping in Gen.Frequency((15, Gen.Constant(false)), (1, Gen.Constant(true)))
+            // The state right after an instruction with TF set: RF clear, and the single-step trap is due.
+            let s0 = stepping ? context with { Rflags = (context.Rflags | MachineState.FlagTf) & ~MachineState.FlagRf } : context
             from e in RealEvent(s0)
             from back in Gen.Elements(false, true)
             let masked = e is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s0.Rflags & MachineState.FlagIf) == 0

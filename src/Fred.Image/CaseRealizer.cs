@@ -54,7 +54,8 @@ public static class CaseRealizer
         Require(!s.NmiBlocked && !s.StiBlocked && !s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
             "NMI blocking, STI blocking, a pending single step, enclave mode and the IBT tracker cannot be set up");
         Require(s.Star == Selectors.LinuxStar, "IA32_STAR must be Linux's (the image's GDT is Linux's)");
-        Require((s.Rflags & MachineState.FlagTf) == 0, "RFLAGS.TF would single-step the harness");
+        bool singleStep = IsSingleStepTrap(c.Steps[0]);
+        Require((s.Rflags & MachineState.FlagTf) == 0 || singleStep, "RFLAGS.TF is realized only for the single-step #DB after a NOP");
         int cpl = s.Cpl;
         if (cpl == 3)
         {
@@ -82,6 +83,9 @@ public static class CaseRealizer
             Require(new[] { s.Fred.Rsp0, s.Fred.Rsp1, s.Fred.Rsp2, s.Fred.Rsp3 }.All(r => s.Memory.AccessOf(r - 8) != PageAccess.None),
                 "the INT3 probe (after an ERET, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
         var (first, trigger) = FirstOf(c.Steps[0], s);
+        // A single-step trap follows the instruction before RIP: a NOP there takes the case to its state, changing only RIP
+        // (and RF, which the state has clear), and the harness enters at the NOP.
+        int lead = singleStep ? trigger.Length : 0;
         bool thenEret = false;
         if (c.Steps.Count == 2)
         {
@@ -107,7 +111,9 @@ public static class CaseRealizer
         // Code pages: RIP's page with the trigger, and the pages an ERET may land on; INT3 everywhere else.
         ulong rip = s.Rip;
         Require(Canonical.IsCanonical(rip) && Usable(rip & ~0xFFFUL), "RIP must be canonical and outside the harness");
-        var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, (rip + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
+        ulong entry0 = rip - (ulong)lead;
+        Require(Canonical.IsCanonical(entry0) && Usable(entry0 & ~0xFFFUL) && (s.Is64BitMode || entry0 >> 32 == 0), "the NOP before RIP must lie outside the harness");
+        var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, entry0 & ~0xFFFUL, (entry0 + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
         if (first == FirstStep.Eret)
             foreach (var landing in EretLandings(s))
                 if (Canonical.IsCanonical(landing) && Usable(landing & ~0xFFFUL) && !data.Contains(landing & ~0xFFFUL)) codePages.Add(landing & ~0xFFFUL);
@@ -116,7 +122,7 @@ public static class CaseRealizer
             Require(!data.Contains(page), $"code page 0x{page:X} is also one of the case's data pages");
             b.MapPage(page, PageAccess.Present | PageAccess.User, code: true);
         }
-        for (int i = 0; i < trigger.Length; i++) b.PokeByte(rip + (ulong)i, trigger[i]);
+        for (int i = 0; i < trigger.Length; i++) b.PokeByte(entry0 + (ulong)i, trigger[i]);
         // The entry page: the harness's stubs, wherever CONFIG puts them.
         ulong entry = s.Fred.Config.EntryPoint;
         Require(Canonical.IsCanonical(entry) && Usable(entry), "CONFIG's entry point must be canonical and outside the harness");
@@ -140,9 +146,13 @@ public static class CaseRealizer
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
         bool ts = c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
         var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8),
-            s, icr, after, msrs);
-        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length, trigger, s.Rip), rec), null);
+            s with { Rip = entry0 }, icr, after, msrs);
+        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length - lead, trigger, entry0), rec), null);
     }
+
+    /// <summary>A #DB whose event data is DR6.BS alone: the single-step trap (FRED-DATA-02).</summary>
+    static bool IsSingleStepTrap(Step step) =>
+        step is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.DB, Nested: false } e } && e.FrameEventData == Event.DebugSingleStep;
 
     /// <summary>True when a page is outside the harness's identity map and the APIC's 2 MiB page.</summary>
     static bool Usable(ulong page) => page >= Layout.HarnessLimit && (page & ~0x1F_FFFFUL) != Layout.Apic;
@@ -206,6 +216,11 @@ public static class CaseRealizer
                     case (EventType.HardwareException, Vector.SS):
                         Require(e.ErrorCode == 0 && b64, "#SS is raised by a non-canonical stack reference, error code 0, in 64-bit mode");
                         return (FirstStep.Instruction, [0x8A, 0x45, 0x00]);   // MOV AL, [RBP]: RBP is Record.StackFaultRbp
+                    case (EventType.HardwareException, Vector.DB):
+                        Require(IsSingleStepTrap(step), "a #DB is raised only as a single-step trap: event data DR6.BS alone");
+                        Require((s.Rflags & MachineState.FlagTf) != 0 && (s.Rflags & MachineState.FlagRf) == 0,
+                            "a single-step trap is delivered after an instruction: RFLAGS.TF set and RF clear");
+                        return (FirstStep.Instruction, [0x90]);                // NOP at RIP - 1, then the trap
                     case (EventType.HardwareException, Vector.NM):
                         // FRED-DATA-03: #NM's event data is IA32_XFD_ERR, which nothing in the image sets.
                         Require(e.EventData == 0, "#NM's event data (IA32_XFD_ERR) is 0 in the image");

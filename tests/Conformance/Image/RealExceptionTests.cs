@@ -93,6 +93,68 @@ public class RealExceptionTests
     }
 
     [Fact]
+    [Trait("Rule", "FRED-IMG-02"), Trait("Rule", "FRED-DATA-02")]
+    public void The_single_step_DB_follows_a_NOP_placed_before_RIP_where_the_harness_enters()
+    {
+        var trap = new DeliverStep(Event.Exception(Vector.DB, eventData: Event.DebugSingleStep));
+        foreach (var s in new[] { Kernel, User64, User32 })
+        {
+            var stepping = s with { Rflags = s.Rflags | MachineState.FlagTf };
+            var r = Realize(stepping, trap);
+            Assert.Equal("nop", Disassemble(r.Plan.Code, s.Is64BitMode));
+            Assert.Equal(s.Rip - 1, r.Plan.Entry);
+            Assert.Equal(s.Rip - 1, BitConverter.ToUInt64(r.Record, 8 * Fred.Image.Record.Rip));
+            Assert.Equal(0, r.Plan.Length);
+        }
+        foreach (var (s, step, why) in new (MachineState, Step, string)[]
+        {
+            (Kernel, trap, "TF set"),
+            (Kernel with { Rflags = Kernel.Rflags | MachineState.FlagTf | MachineState.FlagRf }, trap, "RF clear"),
+            (Kernel, new DeliverStep(Event.Exception(Vector.DB, eventData: 1)), "DR6.BS alone"),
+            (Kernel with { Rflags = Kernel.Rflags | MachineState.FlagTf }, new ExecuteStep([0xCC]), "TF"),
+        })
+        {
+            var (r, reason) = CaseRealizer.Realize(new DutCase(1, s, [step]));
+            Assert.Null(r);
+            Assert.Contains(why, reason);
+        }
+    }
+
+    /// <summary>
+    /// Each exception raised for real, from ring 0 and ring 3 (64-bit), alone and with the ERET after it, in the Bochs that
+    /// FRED_BOCHS names (with FRED_BOCHS_CPU); without one the test has nothing to run.
+    /// </summary>
+    [Fact]
+    [Trait("Rule", "FRED-IMG-05")]
+    public void In_a_FRED_Bochs_every_exception_raised_for_real_agrees_with_the_model()
+    {
+        if (Environment.GetEnvironmentVariable("FRED_BOCHS") is not { Length: > 0 } bochs
+            || Environment.GetEnvironmentVariable("FRED_BOCHS_CPU") is not { Length: > 0 } cpu) return;
+        var settings = Fred.Bochs.BochsSetup.Resolve(bochs, null, null, cpu, null, false, 120_000, null, (m, _) => throw new Xunit.Sdk.XunitException(m));
+        var profile = DutProfile.Load(Path.Combine(SpecCoverageTests.RepositoryRoot(), "profiles", "bochs-image.profile"));
+        var cases = new List<DutCase>();
+        foreach (var s in new[] { Kernel, User64 with { Rflags = User64.Rflags | MachineState.FlagAc } })
+            foreach (var e in new[] { Event.Exception(Vector.SS), Event.Exception(Vector.NM), Event.Exception(Vector.AC), Event.Exception(Vector.DB, eventData: Event.DebugSingleStep) })
+            {
+                if (e.Vector == Vector.AC && s.Cpl == 0) continue;
+                var start = e.Vector == Vector.DB ? s with { Rflags = s.Rflags | MachineState.FlagTf } : s;
+                Step eret = s.Cpl == 3 ? new EretuStep() : new EretsStep();
+                cases.Add(new DutCase(cases.Count + 1, start, [new DeliverStep(e)]));
+                cases.Add(new DutCase(cases.Count + 1, start, [new DeliverStep(e), eret]));
+            }
+        var results = Fred.Bochs.BatchRunner.Run(settings, cases, TextWriter.Null).ToArray();
+        Assert.Equal(cases.Count, results.Length);
+        foreach (var (c, result) in results)
+        {
+            var observed = Assert.IsType<Answered>(result);
+            Assert.Equal(OutcomeKind.Delivered, observed.Steps[0].Outcome.Kind);
+            Assert.Equal(((DeliverStep)c.Steps[0]).Event.Vector, observed.Steps[0].Outcome.Event.Vector);
+            var ms = Comparator.Judge(c, CaseRunner.Run(CaseRunner.Model, c), observed, profile);
+            Assert.True(ms.Count == 0, $"case {c.Id} ({string.Join(", ", c.Steps)}): {string.Join("; ", ms)}");
+        }
+    }
+
+    [Fact]
     [Trait("Rule", "FRED-IMG-02")]
     public void Every_exception_the_image_raises_is_generated_and_realized()
     {
@@ -101,7 +163,7 @@ public class RealExceptionTests
             .Select(c => CaseRealizer.Realize(c).Case).OfType<Realized>()
             .Select(r => r.Case.Steps[0]).OfType<DeliverStep>().Where(d => d.Event.Type == EventType.HardwareException)
             .Select(d => d.Event.Vector).ToHashSet();
-        foreach (var v in new[] { Vector.DE, Vector.UD, Vector.NM, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
+        foreach (var v in new[] { Vector.DE, Vector.DB, Vector.UD, Vector.NM, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
             Assert.Contains(v, vectors);
     }
 }
