@@ -166,4 +166,21 @@ public class RealExceptionTests
         foreach (var v in new[] { Vector.DE, Vector.DB, Vector.UD, Vector.NM, Vector.SS, Vector.GP, Vector.PF, Vector.AC })
             Assert.Contains(v, vectors);
     }
+
+    [Fact]
+    [Trait("Rule", "FRED-IMG-02")]
+    public void The_image_coverage_counts_realised_cases_per_event_and_per_rule()
+    {
+        var shape = new Arbitraries.DutShape([Revision.Fred5], Cet: false, Compat: true, RealEvents: true);
+        var realized = Enumerable.Range(0, 600).Select(i => CaseRealizer.Realize(Campaign.Generate(shape, 9, i)).Case).OfType<Realized>().ToArray();
+        var events = ImageCoverage.Events(realized).ToDictionary(e => e.Event, e => e.Cases);
+        Assert.Equal(realized.Length, events.Values.Sum());
+        foreach (var name in new[] { "#SS", "#AC", "#NM", "#DB (single step)", "#PF", "external interrupt", "INT n (instruction)", "ERETS" })
+            Assert.True(events.GetValueOrDefault(name) > 0, $"no realised case raises {name}");
+        var rules = ImageCoverage.Rules(realized);
+        Assert.Equal(SpecRules.All.Select(r => r.Id), rules.Select(r => r.Rule));
+        var by = rules.ToDictionary(r => r.Rule, r => r.Cases);
+        Assert.True(by["FRED-DATA-02"] > 0 && by["FRED-DATA-03"] > 0 && by["FRED-DELIV-05"] > 0);
+        Assert.Equal(0, by["FRED-IMG-01"]);       // no case exercises the image's own format
+    }
 }
