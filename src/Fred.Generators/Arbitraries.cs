@@ -751,7 +751,8 @@ public static class Arbitraries
             let s = WithEveryStackMapped(s1)                                    // the ERET's outcome is observed by a probe
             from e in RealEvent(s)
             let r = e.Apply(s)
-            where r.Outcome.Kind == OutcomeKind.Delivered
+            // After an NMI the frame's context has NMIs blocked, which the image cannot set up: such an ERET is not generated.
+            where r.Outcome.Kind == OutcomeKind.Delivered && !r.State.NmiBlocked
             from ripOffset in Gen.Choose(0, 0xFF0)
             from breakage in Gen.Frequency((2, Gen.Constant<(int Slot, Func<ulong, MachineState, ulong> Break)?>(null)),
                 (2, Breakage(s.Cpl == 3).Select(b => ((int, Func<ulong, MachineState, ulong>)?)b)),
