@@ -281,6 +281,18 @@ public static class Commands
             $"{Fred.Image.Layout.GuestMegabytes} MiB of guest memory; output on port 0xE9");
         foreach (var (why, n) in reasons.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             Console.WriteLine($"  declined {n,5}: {why}");
+        Console.WriteLine();
+        Console.WriteLine($"{"first event",-32} {"realised",8}");
+        foreach (var (name, n) in Fred.Image.ImageCoverage.Events(realized)) Console.WriteLine($"{name,-32} {n,8}");
+        // The spec rules the realized cases exercise (as fred-conform run counts them), and those no case reaches.
+        var rules = Fred.Image.ImageCoverage.Rules(realized);
+        Console.WriteLine();
+        Console.WriteLine($"{"rule",-15} {"realised",8}  title");
+        foreach (var (rule, n) in rules.Where(r => r.Cases > 0)) Console.WriteLine($"{rule,-15} {n,8}  {SpecRules.Title(rule)}");
+        var none = rules.Where(r => r.Cases == 0).Select(r => r.Rule).ToArray();
+        Console.WriteLine();
+        Console.WriteLine($"{rules.Count - none.Length} of {rules.Count} rules realised; {none.Length} with no realised case:");
+        foreach (var line in none.Chunk(6)) Console.WriteLine("  " + string.Join(" ", line));
         return 0;
     }
 

@@ -680,9 +680,11 @@ public static class Arbitraries
                 : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
         select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] });
 
-    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #GP, #PF or an interrupt.</summary>
+    /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #NM, #SS, #GP, #AC, #PF, an interrupt, or with TF set the single-step #DB.</summary>
     public static Gen<Step> RealEvent(MachineState s)
     {
+        // With TF set the event is the single-step trap after the instruction before RIP (the image runs a NOP there).
+        if ((s.Rflags & MachineState.FlagTf) != 0) return Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: Event.DebugSingleStep)));
         var insn =
             from opcode in Gen.Frequency(
                 (4, Gen.Choose(0, 255).Select(n => new byte[] { 0xCD, (byte)n })),
@@ -710,7 +712,14 @@ public static class Arbitraries
             (3, Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v)))),
             (1, Gen.Constant((Step)new DeliverStep(Event.NonMaskable()))),
         };
-        if (s.Is64BitMode) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.GeneralProtection()))));
+        all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.NM)))));   // an x87 instruction with CR0.TS set
+        // #AC: ring 3 with RFLAGS.AC set (UserRflags sets it half the time; the image runs with CR0.AM set, as Linux does).
+        if (user && (s.Rflags & MachineState.FlagAc) != 0) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.AC)))));
+        if (s.Is64BitMode)
+        {
+            all.Add((1, Gen.Constant((Step)new DeliverStep(Event.GeneralProtection()))));
+            all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.SS)))));
+        }
         return Gen.Frequency(all.ToArray());
     }
 
@@ -726,7 +735,10 @@ public static class Arbitraries
     /// returns from it; or an ERET at ring 0 over the frame of such an event, broken or with its stack level changed.
     /// </summary>
     public static Gen<Scenario> RealEventScenario { get; } = Gen.Frequency<Scenario>(
-        (4, from s0 in RealContext
+        (4, from context in RealContext
+            from stepping in Gen.Frequency((15, Gen.Constant(false)), (1, Gen.Constant(true)))
+            // The state right after an instruction with TF set: RF clear, and the single-step trap is due.
+            let s0 = stepping ? context with { Rflags = (context.Rflags | MachineState.FlagTf) & ~MachineState.FlagRf } : context
             from e in RealEvent(s0)
             from back in Gen.Elements(false, true)
             let masked = e is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s0.Rflags & MachineState.FlagIf) == 0
@@ -739,7 +751,8 @@ public static class Arbitraries
             let s = WithEveryStackMapped(s1)                                    // the ERET's outcome is observed by a probe
             from e in RealEvent(s)
             let r = e.Apply(s)
-            where r.Outcome.Kind == OutcomeKind.Delivered
+            // After an NMI the frame's context has NMIs blocked, which the image cannot set up: such an ERET is not generated.
+            where r.Outcome.Kind == OutcomeKind.Delivered && !r.State.NmiBlocked
             from ripOffset in Gen.Choose(0, 0xFF0)
             from breakage in Gen.Frequency((2, Gen.Constant<(int Slot, Func<ulong, MachineState, ulong> Break)?>(null)),
                 (2, Breakage(s.Cpl == 3).Select(b => ((int, Func<ulong, MachineState, ulong>)?)b)),

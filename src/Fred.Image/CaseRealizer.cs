@@ -19,7 +19,9 @@ public enum FirstStep
 /// <param name="First">How the first step is raised.</param>
 /// <param name="ThenEret">The second step is an ERETU/ERETS run by the harness.</param>
 /// <param name="Length">Length of the instruction placed at RIP (0 for an interrupt).</param>
-public sealed record CasePlan(FirstStep First, bool ThenEret, int Length);
+/// <param name="Code">The instruction bytes the case starts with, at <paramref name="Entry"/>.</param>
+/// <param name="Entry">Where the harness enters the case: RIP, or before it when an instruction leads to the state.</param>
+public sealed record CasePlan(FirstStep First, bool ThenEret, int Length, byte[] Code, ulong Entry);
 
 /// <summary>A case that can run in the image: its plan and its record.</summary>
 public sealed record Realized(DutCase Case, CasePlan Plan, byte[] Record);
@@ -52,7 +54,8 @@ public static class CaseRealizer
         Require(!s.NmiBlocked && !s.StiBlocked && !s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
             "NMI blocking, STI blocking, a pending single step, enclave mode and the IBT tracker cannot be set up");
         Require(s.Star == Selectors.LinuxStar, "IA32_STAR must be Linux's (the image's GDT is Linux's)");
-        Require((s.Rflags & MachineState.FlagTf) == 0, "RFLAGS.TF would single-step the harness");
+        bool singleStep = IsSingleStepTrap(c.Steps[0]);
+        Require((s.Rflags & MachineState.FlagTf) == 0 || singleStep, "RFLAGS.TF is realized only for the single-step #DB after a NOP");
         int cpl = s.Cpl;
         if (cpl == 3)
         {
@@ -80,6 +83,9 @@ public static class CaseRealizer
             Require(new[] { s.Fred.Rsp0, s.Fred.Rsp1, s.Fred.Rsp2, s.Fred.Rsp3 }.All(r => s.Memory.AccessOf(r - 8) != PageAccess.None),
                 "the INT3 probe (after an ERET, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
         var (first, trigger) = FirstOf(c.Steps[0], s);
+        // A single-step trap follows the instruction before RIP: a NOP there takes the case to its state, changing only RIP
+        // (and RF, which the state has clear), and the harness enters at the NOP.
+        int lead = singleStep ? trigger.Length : 0;
         bool thenEret = false;
         if (c.Steps.Count == 2)
         {
@@ -105,7 +111,9 @@ public static class CaseRealizer
         // Code pages: RIP's page with the trigger, and the pages an ERET may land on; INT3 everywhere else.
         ulong rip = s.Rip;
         Require(Canonical.IsCanonical(rip) && Usable(rip & ~0xFFFUL), "RIP must be canonical and outside the harness");
-        var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, (rip + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
+        ulong entry0 = rip - (ulong)lead;
+        Require(Canonical.IsCanonical(entry0) && Usable(entry0 & ~0xFFFUL) && (s.Is64BitMode || entry0 >> 32 == 0), "the NOP before RIP must lie outside the harness");
+        var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, entry0 & ~0xFFFUL, (entry0 + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
         if (first == FirstStep.Eret)
             foreach (var landing in EretLandings(s))
                 if (Canonical.IsCanonical(landing) && Usable(landing & ~0xFFFUL) && !data.Contains(landing & ~0xFFFUL)) codePages.Add(landing & ~0xFFFUL);
@@ -114,7 +122,7 @@ public static class CaseRealizer
             Require(!data.Contains(page), $"code page 0x{page:X} is also one of the case's data pages");
             b.MapPage(page, PageAccess.Present | PageAccess.User, code: true);
         }
-        for (int i = 0; i < trigger.Length; i++) b.PokeByte(rip + (ulong)i, trigger[i]);
+        for (int i = 0; i < trigger.Length; i++) b.PokeByte(entry0 + (ulong)i, trigger[i]);
         // The entry page: the harness's stubs, wherever CONFIG puts them.
         ulong entry = s.Fred.Config.EntryPoint;
         Require(Canonical.IsCanonical(entry) && Usable(entry), "CONFIG's entry point must be canonical and outside the harness");
@@ -136,9 +144,15 @@ public static class CaseRealizer
             (0x1D0, s.Fred.StackLevels.Value), (0x1D4, s.Fred.Config.Value),
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
-        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | ((ulong)s.StackLevel << 8), s, icr, after, msrs);
-        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length), rec), null);
+        bool ts = c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
+        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8),
+            s with { Rip = entry0 }, icr, after, msrs);
+        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length - lead, trigger, entry0), rec), null);
     }
+
+    /// <summary>A #DB whose event data is DR6.BS alone: the single-step trap (FRED-DATA-02).</summary>
+    static bool IsSingleStepTrap(Step step) =>
+        step is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.DB, Nested: false } e } && e.FrameEventData == Event.DebugSingleStep;
 
     /// <summary>True when a page is outside the harness's identity map and the APIC's 2 MiB page.</summary>
     static bool Usable(ulong page) => page >= Layout.HarnessLimit && (page & ~0x1F_FFFFUL) != Layout.Apic;
@@ -199,6 +213,23 @@ public static class CaseRealizer
                     case (EventType.HardwareException, Vector.GP):
                         Require(e.ErrorCode == 0 && b64, "#GP is raised by a non-canonical access, error code 0, in 64-bit mode");
                         return (FirstStep.Instruction, MovAl(0x8000_0000_0000_0000UL, write: false, b64));
+                    case (EventType.HardwareException, Vector.SS):
+                        Require(e.ErrorCode == 0 && b64, "#SS is raised by a non-canonical stack reference, error code 0, in 64-bit mode");
+                        return (FirstStep.Instruction, [0x8A, 0x45, 0x00]);   // MOV AL, [RBP]: RBP is Record.StackFaultRbp
+                    case (EventType.HardwareException, Vector.DB):
+                        Require(IsSingleStepTrap(step), "a #DB is raised only as a single-step trap: event data DR6.BS alone");
+                        Require((s.Rflags & MachineState.FlagTf) != 0 && (s.Rflags & MachineState.FlagRf) == 0,
+                            "a single-step trap is delivered after an instruction: RFLAGS.TF set and RF clear");
+                        return (FirstStep.Instruction, [0x90]);                // NOP at RIP - 1, then the trap
+                    case (EventType.HardwareException, Vector.NM):
+                        // FRED-DATA-03: #NM's event data is IA32_XFD_ERR, which nothing in the image sets.
+                        Require(e.EventData == 0, "#NM's event data (IA32_XFD_ERR) is 0 in the image");
+                        return (FirstStep.Instruction, [0xD9, 0xD0]);          // FNOP with CR0.TS set (Record.ModeTs)
+                    case (EventType.HardwareException, Vector.AC):
+                        Require(e.ErrorCode == 0 && s.Cpl == 3 && (s.Rflags & MachineState.FlagAc) != 0,
+                            "#AC is raised by a misaligned load in ring 3 with RFLAGS.AC set, error code 0");
+                        // The two bytes at offset 1 of RIP's own page: a code page, mapped and readable from ring 3.
+                        return (FirstStep.Instruction, MovAx((s.Rip & ~0xFFFUL) + 1, b64));
                     case (EventType.HardwareException, Vector.PF):
                         return (FirstStep.Instruction, PageFault(s, e));
                     default:
@@ -227,6 +258,10 @@ public static class CaseRealizer
         else bytes.AddRange(BitConverter.GetBytes((uint)address));
         return [.. bytes];
     }
+
+    /// <summary>MOV AX, [moffs]: a two-byte load that changes nothing when it faults.</summary>
+    static byte[] MovAx(ulong address, bool b64) =>
+        [0x66, 0xA1, .. b64 ? BitConverter.GetBytes(address) : BitConverter.GetBytes((uint)address)];
 
     /// <summary>A one-byte access that raises exactly the #PF the step asks for, or a decline.</summary>
     static byte[] PageFault(MachineState s, Event e)

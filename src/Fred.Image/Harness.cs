@@ -55,7 +55,7 @@ public static class Harness
             hexLoop = L("hexLoop"), digit = L("digit"), printObs = L("printObs"), obsLoop = L("obsLoop"), setHarnessMsrs = L("setHarnessMsrs"),
             hmLoop = L("hmLoop"), hmDone = L("hmDone"), letterR = L("letterR"), letterX = L("letterX"), letterDone = L("letterDone"),
             eretuAt = L("eretuAt"), eretsAt = L("eretsAt"), enterUser = L("enterUser"), halt = L("halt"),
-            printLine = L("printLine"), climbNmi = L("climbNmi"), nmiWait = L("nmiWait"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine");
+            printLine = L("printLine"), climbNmi = L("climbNmi"), nmiWait = L("nmiWait"), firstBoot = L("firstBoot"), drain = L("drain"), enterErets = L("enterErets"), beginLine = L("beginLine"), noTs = L("noTs");
 
         // WRMSR for each (msr, value) pair: r8 holds the count, rsi the first pair.
         void WriteMsrs(Label loop, Label done)
@@ -111,6 +111,12 @@ public static class Harness
         a.mov(rdi, Layout.Apic + 0x80);
         a.mov(__dword_ptr[rdi], 0);                 // TPR 0
         a.call(setHarnessMsrs);
+        // CR0 as Linux has it: MP and NE set, EM clear (x87 instructions run, and raise #NM only with TS set), and AM set
+        // (ring 3 with RFLAGS.AC checks alignment: #AC).
+        a.mov(rax, cr0);
+        a.or(eax, (1 << 1) | (1 << 5) | (1 << 18));
+        a.btr(rax, 2);
+        a.mov(cr0, rax);
         a.mov(rax, cr4);
         a.bts(rax, 32);                             // CR4.FRED
         a.mov(cr4, rax);
@@ -321,6 +327,12 @@ public static class Harness
         a.mov(cr2, rax);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Cr4]);
         a.mov(cr4, rax);
+        a.bt(__qword_ptr[rbx + 8 * Record.Mode], 2);
+        a.jnc(noTs);
+        a.mov(rax, cr0);
+        a.bts(rax, 3);                              // CR0.TS: the case's x87 instruction raises #NM
+        a.mov(cr0, rax);
+        a.Label(ref noTs);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Icr]);
         a.test(rax, rax);
         a.jz(noIcr);
@@ -353,6 +365,7 @@ public static class Harness
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Case);
         a.mov(rsp, rdi);
         a.bt(__qword_ptr[rbx + 8 * Record.Mode], 0);
+        a.mov(rbp, Record.StackFaultRbp);          // a case's #SS comes from a load through RBP (the harness never uses RBP)
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Rax]);
         a.mov(rcx, __qword_ptr[rbx + 8 * Record.Rcx]);
         a.mov(r11, __qword_ptr[rbx + 8 * Record.R11]);
@@ -371,6 +384,7 @@ public static class Harness
         a.lgdt(__[Layout.GdtPage + 0xF00]);
         a.mov(rax, __qword_ptr[Globals.HarnessCr4]);
         a.mov(cr4, rax);
+        a.clts();
         a.call(setHarnessMsrs);
         // EOI until nothing is in service (an interrupt taken inside a handler leaves a second one); harmless when empty.
         a.mov(rdi, Layout.Apic + 0xB0);

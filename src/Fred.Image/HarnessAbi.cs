@@ -59,8 +59,15 @@ public static class Record
     /// (so NMIs are blocked while it sends the case's), and enters with the frame's NMI bit set, which unblocks them.
     /// </summary>
     public const ulong ModeNmi = 2;
+    /// <summary>Mode bit 2: the case runs with CR0.TS set (its x87 instruction raises #NM); the harness clears it after.</summary>
+    public const ulong ModeTs = 4;
     /// <summary>ICR value of an NMI to APIC id 0 (the only processor): delivery mode NMI, physical destination.</summary>
     public const ulong IcrNmi = 0x400;
+    /// <summary>
+    /// RBP as every case starts (the model does not track RBP): non-canonical, so a load through it, which references
+    /// the SS segment, raises #SS(0) in 64-bit mode.
+    /// </summary>
+    public const ulong StackFaultRbp = 0x8000_0000_0000_0000;
     /// <summary>What follows the first event: end the case, or the harness's ERETU / ERETS.</summary>
     public const ulong AfterEnd = 0, AfterEretu = 1, AfterErets = 2;
     /// <summary>Memory-program operations, four quadwords each: op, a, b, c.</summary>

@@ -17,6 +17,9 @@ public readonly record struct Event(
     public const uint FaultVectors = (1u << 0) | (1u << 5) | (1u << 6) | (1u << 7) | (1u << 10) | (1u << 11) | (1u << 12)
         | (1u << 13) | (1u << 14) | (1u << 16) | (1u << 17) | (1u << 19) | (1u << 20) | (1u << 21);
 
+    /// <summary>DR6.BS: the #DB is a single-step trap (in #DB event data, FRED-DATA-02).</summary>
+    public const ulong DebugSingleStep = 1UL << 14;
+
     /// <summary>DR6 condition bits that may appear in #DB event data (FRED-DATA-02).</summary>
     public const ulong DebugEventDataMask = 0xFu | (1u << 11) | (1u << 13) | (1u << 14) | (1u << 15) | (1u << 16);
 

@@ -56,6 +56,8 @@ public readonly record struct MachineState
     public const ulong FlagRf = 1UL << 16;
     /// <summary>RFLAGS.VM.</summary>
     public const ulong FlagVm = 1UL << 17;
+    /// <summary>RFLAGS.AC.</summary>
+    public const ulong FlagAc = 1UL << 18;
 
     /// <summary>Which architecture revision this processor implements.</summary>
     public Revision Revision { get; init; }

@@ -1,0 +1,50 @@
+using Fred.Dut;
+using Fred.Model;
+
+namespace Fred.Image;
+
+/// <summary>
+/// What a set of realized cases reaches: how many cases raise each event, and how many exercise each spec rule
+/// (<see cref="Campaign.Exercised"/> over the model's answers), so a user sees which rules a boot image can check.
+/// </summary>
+public static class ImageCoverage
+{
+    /// <summary>Realized cases per spec rule, for every rule of the spec (0 for a rule no case reaches), in spec order.</summary>
+    public static IReadOnlyList<(string Rule, int Cases)> Rules(IEnumerable<Realized> realized)
+    {
+        var counts = new Dictionary<string, int>();
+        foreach (var r in realized)
+            foreach (var rule in Campaign.Exercised(r.Case, CaseRunner.Run(CaseRunner.Model, r.Case)))
+                counts[rule] = counts.GetValueOrDefault(rule) + 1;
+        return [.. SpecRules.All.Select(s => (s.Id, counts.GetValueOrDefault(s.Id)))];
+    }
+
+    /// <summary>Realized cases per first event, by name ("#PF", "external interrupt", "INT n", "ERETS"), most frequent first.</summary>
+    public static IReadOnlyList<(string Event, int Cases)> Events(IEnumerable<Realized> realized) =>
+        [.. realized.GroupBy(r => EventName(r.Case.Initial, r.Case.Steps[0])).Select(g => (g.Key, g.Count()))
+            .OrderByDescending(e => e.Item2).ThenBy(e => e.Key, StringComparer.Ordinal)];
+
+    /// <summary>The name of the event a first step raises.</summary>
+    public static string EventName(MachineState s, Step step) => step switch
+    {
+        DeliverStep { Event: var e } => Name(e),
+        ExecuteStep { Bytes: var b } => EventInstructions.Execute(s, b).Outcome is { Kind: OutcomeKind.Delivered } o
+            ? Name(o.Event) + " (instruction)" : "INTO (raises nothing)",
+        EretuStep => "ERETU",
+        EretsStep => "ERETS",
+        _ => step.GetType().Name,
+    };
+
+    static string Name(Event e) => e.Type switch
+    {
+        EventType.HardwareException when e.Vector == Vector.DB => "#DB (single step)",
+        EventType.HardwareException => Vector.Name(e.Vector),
+        EventType.ExternalInterrupt => "external interrupt",
+        EventType.Nmi => "NMI",
+        EventType.SoftwareInterrupt => "INT n",
+        EventType.PrivilegedSoftwareException => "INT1",
+        EventType.SoftwareException => e.Vector == Vector.OF ? "INTO" : "INT3",
+        EventType.Other => e.Vector == Vector.Syscall ? "SYSCALL" : "SYSENTER",
+        _ => $"type {(int)e.Type} vector {e.Vector}",
+    };
+}
