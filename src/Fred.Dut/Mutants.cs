@@ -29,6 +29,10 @@ public static class Mutants
         return r with { State = r.State with { Memory = r.State.Memory.Poke(a, 8, f(r.State.Memory.Peek(a, 8))) } };
     }
 
+    /// <summary>The delivered frame with its STI bit clear: SS word bit 16 under FRED 5, CS word bit 24 under FRED 3.</summary>
+    internal static StepResult WithoutStiBit(StepResult r, Revision revision) =>
+        revision == Revision.Fred5 ? Slot(r, 5, w => w & ~(1UL << 16)) : Slot(r, 2, w => w & ~(1UL << 24));
+
     /// <summary>Address of frame slot n as ERET reads it (FRED 3 software has dropped the error code).</summary>
     static ulong EretSlot(MachineState s, int slot) => s.Rsp + 8UL * (ulong)slot - (s.Revision == Revision.Fred3 ? 8UL : 0);
 
@@ -210,7 +214,7 @@ public static class Mutants
                 ? r with { State = r.State with { NmiBlocked = s.NmiBlocked } } : r)),
         new("sti-bit-cleared-for-instructions", "FRED-FRAME-10", "the event of an instruction in an STI shadow records no STI blocking", "Fred before 2026-11",
             After((s, step, r) => step is ExecuteStep && s.StiBlocked && Delivered(r) && r.Outcome.Event.CarriesInstructionLength
-                ? s.Revision == Revision.Fred5 ? Slot(r, 5, w => w & ~(1UL << 16)) : Slot(r, 2, w => w & ~(1UL << 24)) : r)),
+                ? WithoutStiBit(r, s.Revision) : r)),
         new("syscall-in-compat-delivered", "FRED-INSN-04", "SYSCALL in compatibility mode is delivered (as AMD does) instead of raising #UD", "Fred before 2026-11",
             (s, step) => step is ExecuteStep { Bytes: var b } && !s.Is64BitMode && !b.Contains((byte)0xF0)
                 && EventInstructions.Decode(b, false) is { Kind: EventInstructionKind.Syscall, Length: <= 15 } d

@@ -30,11 +30,8 @@ public static class Readings
     static StepResult StiBitClearForInterruptPath(MachineState s, Step step)
     {
         var r = step.Apply(s);
-        if (!s.StiBlocked || r.Outcome.Kind != OutcomeKind.Delivered || r.Outcome.Event.Type == EventType.Other || step is not (DeliverStep or ExecuteStep))
-            return r;
-        ulong slot = r.State.Rsp + (s.Revision == Revision.Fred5 ? 40UL : 16UL);
-        ulong bit = s.Revision == Revision.Fred5 ? 1UL << 16 : 1UL << 24;
-        return r with { State = r.State with { Memory = r.State.Memory.Poke(slot, 8, r.State.Memory.Peek(slot, 8) & ~bit) } };
+        return s.StiBlocked && r.Outcome.Kind == OutcomeKind.Delivered && r.Outcome.Event.Type != EventType.Other && step is DeliverStep or ExecuteStep
+            ? Mutants.WithoutStiBit(r, s.Revision) : r;
     }
 
     /// <summary>Bochs's reading of FRED-INSN-04: SYSCALL raises #UD when IA32_EFER.SCE is 0, FRED or not.</summary>

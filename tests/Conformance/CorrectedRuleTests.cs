@@ -288,14 +288,12 @@ public class CorrectedRuleTests
 
     // ---- FRED-CET-04 --------------------------------------------------------------------------------------------
 
-    static ulong SignExtend47(ulong a) => (a & (1UL << 47)) != 0 ? a | 0xFFFF_0000_0000_0000 : a & 0x0000_FFFF_FFFF_FFFF;
-
     static void UserSspIsCanonicalised(Implementation impl, Scenario sc)
     {
         var s = sc.Initial;
         var r = impl(s, sc.Steps[0]);
         if (r.Outcome.Kind != OutcomeKind.Delivered) return;
-        ExpectEqual(SignExtend47(s.Cet.Ssp), r.State.Cet.Pl3Ssp, "IA32_PL3_SSP after delivery from ring 3 (LA_adjust of SSP)", () => sc.ToString());
+        ExpectEqual(Oracle.LaAdjust(s.Cet.Ssp), r.State.Cet.Pl3Ssp, "IA32_PL3_SSP after delivery from ring 3 (LA_adjust of SSP)", () => sc.ToString());
     }
 
     [Fact]

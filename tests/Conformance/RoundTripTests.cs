@@ -8,8 +8,6 @@ namespace Fred.Conformance;
 public class RoundTripTests
 {
     /// <summary>The context an untouched round trip must restore, with the documented exceptions applied (FRED-RT-02).</summary>
-    static ulong LaAdjust(ulong a) => (a & (1UL << 47)) != 0 ? a | 0xFFFF_0000_0000_0000 : a & 0x0000_FFFF_FFFF_FFFF;
-
     public static MachineState ExpectedAfterReturn(MachineState s, Event e)
     {
         bool user = s.Cpl == 3;
@@ -27,8 +25,8 @@ public class RoundTripTests
             {
                 SupervisorTrackerWaiting = !user && s.Revision == Revision.Fred5 && s.Cet.SupervisorTrackerWaiting && s.SupervisorIbt,
                 // FRED-CET-04: the user SSP goes through IA32_PL3_SSP with bit 47 copied into 63:48 (LA_adjust).
-                Ssp = user && s.UserShadowStack ? LaAdjust(s.Cet.Ssp) : user && s.SupervisorShadowStack ? s.Fred.Ssp0 : s.Cet.Ssp,
-                Pl3Ssp = user && s.UserShadowStack ? LaAdjust(s.Cet.Ssp) : s.Cet.Pl3Ssp,
+                Ssp = user && s.UserShadowStack ? Support.Oracle.LaAdjust(s.Cet.Ssp) : user && s.SupervisorShadowStack ? s.Fred.Ssp0 : s.Cet.Ssp,
+                Pl3Ssp = user && s.UserShadowStack ? Support.Oracle.LaAdjust(s.Cet.Ssp) : s.Cet.Pl3Ssp,
             },
         };
         return expected;

@@ -84,6 +84,9 @@ public static class Oracle
         return [err, s.Rip, cs, rflags, s.Rsp, ss, EventData(e), 0];
     }
 
+    /// <summary>The SDM's LA_adjust for 48-bit linear addresses: bit 47 copied into bits 63:48 (FRED-CET-04).</summary>
+    public static ulong LaAdjust(ulong a) => (a & (1UL << 47)) != 0 ? a | 0xFFFF_0000_0000_0000 : a & 0x0000_FFFF_FFFF_FFFF;
+
     /// <summary>Names of the frame's quadwords, by offset / 8.</summary>
     public static readonly string[] FieldNames = ["error code (+0)", "RIP (+8)", "CS word (+16)", "RFLAGS (+24)", "RSP (+32)", "SS word (+40)", "event data (+48)", "reserved (+56)"];
 }
