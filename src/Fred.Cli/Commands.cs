@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Fred.Dut;
 
 namespace Fred.Cli;
@@ -7,42 +6,38 @@ namespace Fred.Cli;
 public static class Commands
 {
     /// <summary>run: a campaign against one DUT, or an N-version campaign when --dut is given more than once.</summary>
-    public static int Run(Args a)
+    public static int Run(RunSettings a)
     {
-        if (a.Positional.Count > 0) throw new UsageException($"run: unexpected argument \"{a.Positional[0]}\"");
-        string dutName = a.Get("--dut") ?? throw new UsageException("run: --dut is required (model, mutant:NAME or a command)");
-        CheckOutputs(a, "--junit", "--markdown");
-        if (a.All("--dut").Count > 1) return RunN(a, a.All("--dut"));
+        string dutName = a.Duts[0];
         var (o, timeout) = CampaignOptionsOf(a);
+        CheckOutputs(a.Save, ("--junit", a.Junit), ("--markdown", a.Markdown));
+        if (a.Duts.Count > 1) return RunN(a, a.Duts, o, timeout);
         string command = DutCommand.Resolve(dutName);
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, DUT {command}");
         using var dut = ProcessDut.Start(command, timeout);
-        var lastPrint = Stopwatch.StartNew();
-        var result = Campaign.Run(dut, dutName, o, p => Progress(a, lastPrint, p));
-        Console.Write(Reports.Text(result));
+        var result = LiveProgress.Show(a.Quiet, o.Count, progress => Campaign.Run(dut, dutName, o, progress));
+        Console.Write(Reports.Text(result, LiveProgress.RuleTable));
         if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
-        Write(a.Get("--junit"), Reports.JUnit(result));
-        Write(a.Get("--markdown"), Reports.Markdown(result));
+        Write(a.Junit, Reports.JUnit(result));
+        Write(a.Markdown, Reports.Markdown(result));
         return result.Ok ? 0 : 1;
     }
 
     /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>
-    static int RunN(Args a, IReadOnlyList<string> names)
+    static int RunN(RunSettings a, IReadOnlyList<string> names, CampaignOptions o, TimeSpan timeout)
     {
-        var (o, timeout) = CampaignOptionsOf(a);
         var commands = names.Select(DutCommand.Resolve).ToArray();
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, N-version over {names.Count} DUTs: {string.Join("; ", commands)}");
         var started = new List<ProcessDut>();
         try
         {
             foreach (var command in commands) started.Add(ProcessDut.Start(command, timeout));
-            var lastPrint = Stopwatch.StartNew();
-            var result = NVersion.Run(names.Select((n, i) => new NamedDut(n, started[i])).ToArray(), o, p => Progress(a, lastPrint, p));
+            var result = LiveProgress.Show(a.Quiet, o.Count, progress => NVersion.Run(names.Select((n, i) => new NamedDut(n, started[i])).ToArray(), o, progress));
             Console.Write(NVersionReports.Text(result));
             for (int i = 0; i < started.Count; i++)
                 if (started[i].Starts > 1) Console.WriteLine($"({NVersionResult.Label(i)} was restarted {started[i].Starts - 1} time(s))");
-            Write(a.Get("--junit"), NVersionReports.JUnit(result));
-            Write(a.Get("--markdown"), NVersionReports.Markdown(result));
+            Write(a.Junit, NVersionReports.JUnit(result));
+            Write(a.Markdown, NVersionReports.Markdown(result));
             return result.Ok ? 0 : 1;
         }
         finally
@@ -51,32 +46,23 @@ public static class Commands
         }
     }
 
-    static (CampaignOptions Options, TimeSpan Timeout) CampaignOptionsOf(Args a)
+    static (CampaignOptions Options, TimeSpan Timeout) CampaignOptionsOf(RunSettings a)
     {
-        var profile = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
-        ulong seed = a.U64("--seed") ?? (ulong)Random.Shared.NextInt64();
+        long from = FirstIndex(a.From, a.Count);
+        var profile = a.Profile is { } pf ? DutProfile.Load(pf) : DutProfile.Strict;
+        ulong seed = a.Seed ?? (ulong)Random.Shared.NextInt64();
         var o = new CampaignOptions(
-            Count: a.Int("--count", 1000, 1, int.MaxValue), Seed: seed, BatchSize: a.Int("--batch", 100, 1, 100_000), Profile: profile,
-            Shrink: !a.Has("--no-shrink"), MaxFailures: a.Int("--max-failures", 10, 0, int.MaxValue),
-            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: FirstIndex(a));
-        return (o, TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue)));
+            Count: a.Count, Seed: seed, BatchSize: a.Batch, Profile: profile, Shrink: !a.NoShrink, MaxFailures: a.MaxFailures,
+            SaveDirectory: a.Save ?? "fred-counterexamples", From: from);
+        return (o, TimeSpan.FromMilliseconds(a.TimeoutMs));
     }
 
     /// <summary>--from: case indices are non-negative 64-bit integers, and the last one of the run must be one too.</summary>
-    static long FirstIndex(Args a)
+    static long FirstIndex(ulong from, long count)
     {
-        ulong from = a.U64("--from") ?? 0;
-        long count = a.Int("--count", 1000, 1, int.MaxValue);
         if (from > (ulong)(long.MaxValue - count))
             throw new UsageException($"--from: {from} leaves no room for {count} case(s); the first index can be at most {long.MaxValue - count}");
         return (long)from;
-    }
-
-    static void Progress(Args a, Stopwatch lastPrint, CampaignProgress p)
-    {
-        if (a.Has("--quiet") || (lastPrint.Elapsed.TotalSeconds < 2 && p.Done < p.Total)) return;
-        lastPrint.Restart();
-        Console.Error.WriteLine($"  [{p.Done}/{p.Total}] {100.0 * p.Done / p.Total:0.0}%  {p.Failed} disagreed, {p.Broken} broke, {p.Done / Math.Max(p.Elapsed.TotalSeconds, 1e-3):N0} cases/s");
     }
 
     static void Write(string? path, string text)
@@ -100,11 +86,11 @@ public static class Commands
     /// Checks, before a campaign starts, that every report and the counterexample directory can be written, so that a
     /// typo does not cost a long run its reports. Throws a usage error naming the option and the problem.
     /// </summary>
-    static void CheckOutputs(Args a, params string[] fileOptions)
+    static void CheckOutputs(string? save, params (string Option, string? Path)[] files)
     {
-        foreach (var option in fileOptions)
+        foreach (var (option, given) in files)
         {
-            if (a.Get(option) is not { } path) continue;
+            if (given is not { } path) continue;
             if (path.Length == 0) throw new UsageException($"{option}: the path is empty");
             string full;
             try { full = Path.GetFullPath(path); }
@@ -124,7 +110,7 @@ public static class Commands
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"{option}: {path} cannot be written: {e.Message}"); }
         }
-        if (a.Get("--save") is { } save)
+        if (save is not null)
         {
             if (save.Length == 0) throw new UsageException("--save: the directory name is empty");
             if (File.Exists(save)) throw new UsageException($"--save: {save} is a file, not a directory");
@@ -140,12 +126,11 @@ public static class Commands
     }
 
     /// <summary>replay: re-runs counterexample files against a DUT (by default the one that produced them).</summary>
-    public static int Replay(Args a)
+    public static int Replay(ReplaySettings a)
     {
-        if (a.Positional.Count == 0) throw new UsageException("replay: name at least one counterexample file");
-        var given = a.Get("--profile") is { } pf ? DutProfile.Load(pf) : null;
-        var timeout = TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue));
-        var files = a.Positional.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.json").Order().ToArray() : new[] { p }).ToArray();
+        var given = a.Profile is { } pf ? DutProfile.Load(pf) : null;
+        var timeout = TimeSpan.FromMilliseconds(a.TimeoutMs);
+        var files = a.Files.SelectMany(p => Directory.Exists(p) ? Directory.GetFiles(p, "*.json").Order().ToArray() : new[] { p }).ToArray();
         int failed = 0;
         foreach (var file in files)
         {
@@ -153,9 +138,9 @@ public static class Commands
             // Without --profile, the file's own profile judges, as it did in the run that saved it.
             var profile = given ?? DutProfile.FromDescription(cx.ProfileText) ?? DutProfile.Strict;
             // A counterexample file may come from anyone: the command stored in it runs only when asked for, and is shown.
-            string command = DutCommand.Resolve(a.Get("--dut") ?? (!a.Has("--dut-from-file") ? "model"
+            string command = DutCommand.Resolve(a.Dut ?? (!a.DutFromFile ? "model"
                 : cx.DutCommand.Length > 0 ? cx.DutCommand : throw new UsageException($"replay: {file} names no DUT command; give --dut")));
-            if (a.Get("--dut") is null && a.Has("--dut-from-file")) Console.Error.WriteLine($"fred-conform: replay: running the file's DUT command: {command}");
+            if (a.Dut is null && a.DutFromFile) Console.Error.WriteLine($"fred-conform: replay: running the file's DUT command: {command}");
             var expected = Campaign.Expect(cx.Case);
             var modelDrift = Comparator.Compare(cx.Case, cx.Expected, expected, DutProfile.Strict);
             using var dut = ProcessDut.Start(command, timeout);
@@ -191,12 +176,12 @@ public static class Commands
     }
 
     /// <summary>zoo: the model DUT must pass; every mutant must be killed.</summary>
-    public static int Zoo(Args a)
+    public static int Zoo(ZooSettings a)
     {
-        CheckOutputs(a, "--markdown");
-        int count = a.Int("--count", 2000, 1, int.MaxValue), batch = a.Int("--batch", 100, 1, 100_000);
-        ulong seed = a.U64("--seed") ?? 1;
-        var mutants = a.Get("--only") is { } only
+        CheckOutputs(null, ("--markdown", a.Markdown));
+        int count = a.Count, batch = a.Batch;
+        ulong seed = a.Seed;
+        var mutants = a.Only is { } only
             ? only.Split(',').Select(n => Mutants.Find(n.Trim()) ?? throw new UsageException($"zoo: no mutant \"{n}\"")).ToArray()
             : Mutants.All.ToArray();
         var timeout = TimeSpan.FromSeconds(30);
@@ -213,20 +198,20 @@ public static class Commands
         {
             var row = Fred.Dut.Zoo.Hunt(m, x => ProcessDut.Start(DutCommand.Resolve($"mutant:{x.Name}"), timeout), count, seed, batch);
             rows.Add(row);
-            if (!a.Has("--quiet"))
+            if (!a.Quiet)
                 Console.WriteLine($"  {(row.Killed ? "killed  " : "SURVIVED")} {m.Name,-30} {m.Rule,-14} after {row.CasesToKill,5} case(s), shrunk to {row.ShrunkSteps} step(s): {row.Signature}{(row.Broke is null ? "" : $" (DUT broke: {row.Broke})")}");
         }
         string matrix = Fred.Dut.Zoo.Markdown(rows);
         Console.WriteLine();
         Console.Write(matrix);
-        Write(a.Get("--markdown"), $"# Fred mutant zoo: kill matrix\n\nseed 0x{seed:x}, at most {count} cases per mutant, through the protocol.\n\n{matrix}");
+        Write(a.Markdown, $"# Fred mutant zoo: kill matrix\n\nseed 0x{seed:x}, at most {count} cases per mutant, through the protocol.\n\n{matrix}");
         bool ok = model.Ok && rows.All(r => r.Killed);
         Console.WriteLine(ok ? "ZOO: PASS (the model DUT agrees with the model; every mutant is killed)" : "ZOO: FAIL");
         return ok ? 0 : 1;
     }
 
     /// <summary>list-rules: the spec rules.</summary>
-    public static int ListRules(Args a)
+    public static int ListRules()
     {
         foreach (var r in SpecRules.All) Console.WriteLine($"{r.Id,-15} {r.Title}");
         Console.WriteLine($"{SpecRules.All.Count} rules");
@@ -234,11 +219,11 @@ public static class Commands
     }
 
     /// <summary>image: generated real-event cases compiled into one bootable disk image.</summary>
-    public static int Image(Args a)
+    public static int Image(ImageSettings a)
     {
-        string output = a.Get("--out") ?? throw new UsageException("image: --out FILE is required");
-        CheckOutputs(a, "--out");
-        if (a.Get("--replay") is { } file)
+        string output = a.Out;
+        CheckOutputs(null, ("--out", output));
+        if (a.Replay is { } file)
         {
             // The smallest image that shows a disagreement: the counterexample's shrunk case alone.
             var cx = Counterexample.Load(file);
@@ -253,8 +238,8 @@ public static class Commands
             Console.WriteLine($"{output}: the case of {file} ({cx.Signature}), {single.Bytes.Length} bytes; output on port 0xE9");
             return 0;
         }
-        int count = a.Int("--count", 100, 1, 100_000);
-        ulong seed = a.U64("--seed") ?? 1;
+        int count = a.Count;
+        ulong seed = a.Seed;
         var shape = new Fred.Generators.Arbitraries.DutShape([Fred.Model.Revision.Fred5], Cet: false, Compat: true, RealEvents: true);
         var realized = new List<Fred.Image.Realized>();
         var reasons = new Dictionary<string, int>();
@@ -297,7 +282,7 @@ public static class Commands
     }
 
     /// <summary>list-mutants: the zoo.</summary>
-    public static int ListMutants(Args a)
+    public static int ListMutants()
     {
         foreach (var m in Mutants.All) Console.WriteLine($"{m.Name,-32} {m.Rule,-15} {m.Breaks}{(m.History is null ? "" : $" [{m.History}]")}");
         Console.WriteLine($"{Mutants.All.Count} mutants");

@@ -70,8 +70,12 @@ public sealed record CampaignResult(
     public bool Ok => FailedCases == 0 && Broken.Count == 0 && (Passed > 0 || Run == 0);
 }
 
-/// <summary>Progress of a running campaign.</summary>
-public readonly record struct CampaignProgress(int Done, int Total, int Failed, int Broken, TimeSpan Elapsed);
+/// <summary>Progress of a running campaign: cases done of the total, how many disagreed, broke the DUT or were declined.</summary>
+public readonly record struct CampaignProgress(int Done, int Total, int Failed, int Broken, TimeSpan Elapsed, int Declined = 0)
+{
+    /// <summary>Cases the DUT answered and agreed on (N-version: on which every DUT that answered agreed with the model).</summary>
+    public int Agreed => Done - Failed - Broken - Declined;
+}
 
 /// <summary>Runs generated cases on the model and a DUT in lock step, shrinks failures through the DUT and saves them.</summary>
 public static class Campaign
@@ -187,7 +191,7 @@ public static class Campaign
                         break;
                 }
             }
-            progress?.Invoke(new CampaignProgress(run, o.Count, failedCases, broken.Count, watch.Elapsed));
+            progress?.Invoke(new CampaignProgress(run, o.Count, failedCases, broken.Count, watch.Elapsed, unsupported));
         }
         var tallies = cases.Keys.Union(failed.Keys).Order(StringComparer.Ordinal)
             .Select(r => new RuleTally(r, cases.GetValueOrDefault(r), failed.GetValueOrDefault(r))).ToArray();

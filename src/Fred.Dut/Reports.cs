@@ -11,7 +11,9 @@ public static class Reports
         r.Elapsed.TotalSeconds > 0 ? (r.Run / r.Elapsed.TotalSeconds).ToString("N0", CultureInfo.InvariantCulture) : "-";
 
     /// <summary>The console summary: the DUT, the profile, the verdict by rule, then each failure and breakage.</summary>
-    public static string Text(CampaignResult r)
+    /// <param name="r">The campaign.</param>
+    /// <param name="ruleTable">Renders the per-rule table (a terminal draws its own); the plain table when null.</param>
+    public static string Text(CampaignResult r, Func<IReadOnlyList<RuleTally>, string>? ruleTable = null)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"DUT      {r.Hello.Name} ({r.DutCommand}); protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))}");
@@ -20,9 +22,7 @@ public static class Reports
         foreach (var (why, n) in r.DeclinedBecause.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             sb.AppendLine($"declined {n,6}: {Shorten(why, 160)}");
         sb.AppendLine();
-        sb.AppendLine($"{"rule",-15} {"cases",8} {"passed",8} {"failed",7}  title");
-        foreach (var t in r.ByRule)
-            sb.AppendLine($"{t.Rule,-15} {t.Cases,8} {t.Cases - t.Failures,8} {t.Failures,7}  {SpecRules.Title(t.Rule)}{(t.Failures > 0 ? "   <-- FAIL" : "")}");
+        sb.Append(ruleTable is null ? RuleTable(r.ByRule) : ruleTable(r.ByRule));
         foreach (var f in r.Failures)
         {
             sb.AppendLine();
@@ -36,6 +36,16 @@ public static class Reports
         if (r.Broken.Count > 20) sb.AppendLine($"... and {r.Broken.Count - 20} more cases on which the DUT broke");
         sb.AppendLine();
         sb.AppendLine(r.Ok ? $"VERDICT: PASS ({r.ByRule.Count} rules exercised)" : $"VERDICT: FAIL ({r.Failures.Count} distinct failure(s), {r.Broken.Count} broken case(s))");
+        return sb.ToString();
+    }
+
+    /// <summary>The per-rule table of the text report: cases, passed and failed by spec rule, failing rules marked.</summary>
+    public static string RuleTable(IReadOnlyList<RuleTally> byRule)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"{"rule",-15} {"cases",8} {"passed",8} {"failed",7}  title");
+        foreach (var t in byRule)
+            sb.AppendLine($"{t.Rule,-15} {t.Cases,8} {t.Cases - t.Failures,8} {t.Failures,7}  {SpecRules.Title(t.Rule)}{(t.Failures > 0 ? "   <-- FAIL" : "")}");
         return sb.ToString();
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.CommandLine;
 using System.Text;
 using Fred.Dut;
 using Fred.Model;
@@ -11,11 +12,33 @@ namespace Fred.Image;
 /// <param name="IdleMs">Gather cases until none arrives for this long, then boot.</param>
 /// <param name="Keep">Keep every boot's files under this directory.</param>
 /// <param name="Probe">Only boot an empty image and say whether the processor has FRED.</param>
-/// <param name="Help">Print the usage.</param>
-public sealed record AdapterOptions(int BootTimeoutMs = 300_000, int MaxBatch = 2000, int IdleMs = 30, string? Keep = null, bool Probe = false, bool Help = false);
+public sealed record AdapterOptions(int BootTimeoutMs = 300_000, int MaxBatch = 2000, int IdleMs = 30, string? Keep = null, bool Probe = false);
 
-/// <summary>A command line an adapter cannot use; the message names the argument.</summary>
-public sealed class AdapterUsageException(string message) : Exception(message);
+/// <summary>The command line every image adapter shares: the options of <see cref="AdapterOptions"/> and the exit statuses.</summary>
+public sealed class AdapterCommandLine
+{
+    /// <summary>The exit statuses of an image adapter.</summary>
+    public const string ExitStatus = """
+        0  the protocol ended (bye or end of input); with --probe, the processor has FRED
+        2  bad usage, the emulator or the image did not run, or a protocol line it cannot use
+        3  the processor has no FRED (before the hello, or with --probe)
+        """;
+
+    readonly Option<int> bootTimeoutMs = CommandLines.Int("--boot-timeout-ms", "wall-clock limit for one boot", 300_000, 1000);
+    readonly Option<int> maxBatch = CommandLines.Int("--max-batch", "most cases in one image", 2000, 1);
+    readonly Option<int> idleMs = CommandLines.Int("--idle-ms", "gather cases until none arrives for this long, then boot", 30, 0);
+    readonly Option<string?> keep = CommandLines.Text("--keep", "DIR", "keep every boot's files (image, command, console output, log) under DIR");
+    readonly Option<bool> probe = CommandLines.Flag("--probe", "boot an image with no case and say whether the processor has FRED (exit 0 yes, 3 no, 2 error)");
+
+    /// <summary>Adds the shared options to an adapter's command.</summary>
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { bootTimeoutMs, maxBatch, idleMs, keep, probe }) command.Options.Add(o);
+    }
+
+    /// <summary>The shared options as parsed.</summary>
+    public AdapterOptions Read(ParseResult p) => new(p.GetValue(bootTimeoutMs), p.GetValue(maxBatch), p.GetValue(idleMs), p.GetValue(keep), p.GetValue(probe));
+}
 
 /// <summary>
 /// What every image adapter does around its emulator: parse the common options, boot an empty image before the
@@ -23,59 +46,6 @@ public sealed class AdapterUsageException(string message) : Exception(message);
 /// </summary>
 public static class ImageDut
 {
-    /// <summary>The usage lines of the common options.</summary>
-    public const string CommonUsage = """
-  --boot-timeout-ms N   wall-clock limit for one boot (default 300000)
-  --max-batch N         most cases in one image (default 2000)
-  --idle-ms N           gather cases until none arrives for this long, then boot (default 30)
-  --keep DIR            keep every boot's files (image, command, console output, log) under DIR
-  --probe               boot an image with no case and say whether the processor has FRED (exit 0 yes, 3 no, 2 error)
-
-""";
-
-    /// <summary>Parses a command line: the common options here, the adapter's own through <paramref name="own"/>
-    /// (the option and a function that takes its value; false when it is not one of the adapter's).</summary>
-    public static AdapterOptions Parse(IReadOnlyList<string> args, Func<string, Func<string>, bool> own)
-    {
-        var o = new AdapterOptions();
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i];
-            string Value() => i + 1 < args.Count ? args[++i] : throw new AdapterUsageException($"{name} needs a value");
-            int Int(int min)
-            {
-                string v = Value();
-                return int.TryParse(v, out int n) && n >= min ? n : throw new AdapterUsageException($"{name}: expected an integer >= {min}, found \"{v}\"");
-            }
-            o = name switch
-            {
-                "--boot-timeout-ms" => o with { BootTimeoutMs = Int(1000) },
-                "--max-batch" => o with { MaxBatch = Int(1) },
-                "--idle-ms" => o with { IdleMs = Int(0) },
-                "--keep" => o with { Keep = Value() },
-                "--probe" => o with { Probe = true },
-                "-h" or "--help" => o with { Help = true },
-                _ => own(name, Value) ? o : throw new AdapterUsageException($"unknown argument \"{name}\""),
-            };
-        }
-        return o;
-    }
-
-    /// <summary>
-    /// <see cref="Parse"/> for a program: prints the usage and exits 0 on <c>--help</c>, writes the problem and exits 2
-    /// on a bad command line.
-    /// </summary>
-    public static AdapterOptions ParseOrExit(string adapter, string usage, IReadOnlyList<string> args, Func<string, Func<string>, bool> own)
-    {
-        AdapterOptions o;
-        try { o = Parse(args, own); }
-        catch (AdapterUsageException ex) { return Exit<AdapterOptions>(adapter, ex.Message); }
-        if (!o.Help) return o;
-        Console.Write(usage);
-        Environment.Exit(0);
-        return o;
-    }
-
     /// <summary>The verdict of a boot with no case: status 0 (FRED present), 3 (no FRED) or 2 (the image did not run), and why.</summary>
     /// <param name="first">The boot.</param>
     /// <param name="emulator">The emulator.</param>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using Fred.Dut;
 using Fred.Model;
@@ -6,71 +7,83 @@ using Fred.Model;
 // --mutant NAME serves a member of the mutant zoo instead; --misbehave makes it break the protocol on purpose,
 // so that the runner's handling of crashing, hanging and garbled DUTs can be tested.
 
-const string Usage = """
-usage: fred-model-dut [--mutant NAME] [--revisions fred3,fred5] [--features cet,compat] [--misbehave KIND@N]
-       fred-model-dut --list-mutants
-  --mutant NAME        serve a mutant from the zoo instead of the model (--list-mutants lists them)
-  --revisions LIST     the revisions to announce (default fred3,fred5)
-  --features LIST      the features to announce (default cet,compat; "none" for none)
-  --misbehave KIND@N   at the Nth result: crash, hang, garbage or reorder (swap with the next result)
-""";
-
-string? mutantName = null, misbehave = null;
-Revision[] revisions = [Revision.Fred3, Revision.Fred5];
-string[] features = DutFeatures.All;
-for (int i = 0; i < args.Length; i++)
+var mutant = new Option<string?>("--mutant") { Description = "serve a mutant from the zoo instead of the model (--list-mutants lists them)", HelpName = "NAME" };
+mutant.CompletionSources.Add(_ => Mutants.All.Select(m => m.Name));
+mutant.Validators.Add(r =>
 {
-    string Value() => i + 1 < args.Length ? args[++i] : Fail<string>($"{args[i]} needs a value");
-    switch (args[i])
+    if (r.GetValueOrDefault<string?>() is { } n && Mutants.Find(n) is null) r.AddError($"--mutant: no mutant \"{n}\" (see --list-mutants)");
+});
+var revisions = new Option<Revision[]>("--revisions")
+{
+    Description = "the revisions to announce, comma-separated: fred3, fred5 (default fred3,fred5)",
+    HelpName = "LIST",
+    CustomParser = r =>
     {
-        case "--mutant": mutantName = Value(); break;
-        case "--misbehave": misbehave = Value(); break;
-        case "--revisions":
-            revisions = Value().Split(',', StringSplitOptions.TrimEntries).Select(r => r switch
-            {
-                "fred3" => Revision.Fred3, "fred5" => Revision.Fred5, _ => Fail<Revision>($"--revisions: unknown revision \"{r}\" (fred3, fred5)"),
-            }).ToArray();
-            break;
-        case "--features":
-            var f = Value();
-            features = f == "none" ? [] : f.Split(',', StringSplitOptions.TrimEntries);
-            foreach (var x in features) if (!DutFeatures.Known.Contains(x)) Fail<int>($"--features: unknown feature \"{x}\" ({string.Join(", ", DutFeatures.Known)})");
-            break;
-        case "--list-mutants":
-            foreach (var m in Mutants.All) Console.WriteLine($"{m.Name,-32} {m.Rule,-15} {m.Breaks}");
-            return 0;
-        case "-h" or "--help": Console.Write(Usage); return 0;
-        default: Fail<int>($"unknown argument \"{args[i]}\""); break;
+        var list = new List<Revision>();
+        foreach (var x in r.Tokens.Single().Value.Split(',', StringSplitOptions.TrimEntries))
+            if (x switch { "fred3" => Revision.Fred3, "fred5" => Revision.Fred5, _ => (Revision?)null } is { } rev) list.Add(rev);
+            else r.AddError($"--revisions: unknown revision \"{x}\" (fred3, fred5)");
+        return [.. list];
+    },
+};
+var features = new Option<string[]>("--features")
+{
+    Description = $"the features to announce, comma-separated: {string.Join(", ", DutFeatures.Known)}; \"none\" for none (default {string.Join(",", DutFeatures.All)})",
+    HelpName = "LIST",
+    CustomParser = r =>
+    {
+        string v = r.Tokens.Single().Value;
+        string[] list = v == "none" ? [] : v.Split(',', StringSplitOptions.TrimEntries);
+        foreach (var x in list)
+            if (!DutFeatures.Known.Contains(x)) r.AddError($"--features: unknown feature \"{x}\" ({string.Join(", ", DutFeatures.Known)})");
+        return list;
+    },
+};
+var misbehave = new Option<(string Kind, int At)?>("--misbehave")
+{
+    Description = "at the Nth result of each process: crash, hang, garbage or reorder (swap with the next result)",
+    HelpName = "KIND@N",
+    CustomParser = r =>
+    {
+        string v = r.Tokens.Single().Value;
+        var parts = v.Split('@');
+        if (parts.Length == 2 && parts[0] is "crash" or "hang" or "garbage" or "reorder" && int.TryParse(parts[1], out int n) && n >= 1) return (parts[0], n);
+        r.AddError($"--misbehave: expected KIND@N with KIND crash, hang, garbage or reorder and N >= 1, found \"{v}\"");
+        return null;
+    },
+};
+var listMutants = CommandLines.Flag("--list-mutants", "list the mutant zoo and exit");
+var root = CommandLines.Root("""
+    fred-model-dut: the FRED model as a DUT speaking the protocol of spec/dut-protocol.md on standard input and output.
+    fred-conform starts it for --dut model (--dut "model ARGS" passes ARGS) and --dut mutant:NAME.
+    """, _ => """
+    0  the protocol ended (bye or end of input), or --list-mutants
+    2  bad usage, or a protocol line it cannot use (the problem is on standard error)
+    3  --misbehave crash, on purpose
+    """);
+foreach (var o in new Option[] { mutant, revisions, features, misbehave, listMutants }) root.Options.Add(o);
+root.SetAction(p =>
+{
+    if (p.GetValue(listMutants))
+    {
+        foreach (var m in Mutants.All) Console.WriteLine($"{m.Name,-32} {m.Rule,-15} {m.Breaks}");
+        return 0;
     }
-}
-
-Implementation impl = CaseRunner.Model;
-string name = "fred model";
-if (mutantName is not null)
-{
-    var m = Mutants.Find(mutantName) ?? Fail<Mutant>($"--mutant: no mutant \"{mutantName}\" (see --list-mutants)");
-    impl = m.Impl;
-    name = $"fred model, mutant {m.Name}";
-}
-var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-TextWriter output = stdout;
-if (misbehave is not null)
-{
-    var parts = misbehave.Split('@');
-    if (parts.Length != 2 || !int.TryParse(parts[1], out int n) || n < 1 || parts[0] is not ("crash" or "hang" or "garbage" or "reorder"))
-        Fail<int>($"--misbehave: expected KIND@N with KIND crash, hang, garbage or reorder and N >= 1, found \"{misbehave}\"");
-    else output = new Misbehaving(stdout, parts[0], n);
-}
-var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 1 << 16);
-return DutServer.Serve(stdin, output, Console.Error, new DutHello(name, ProtocolVersion.Current, revisions, features), impl);
-
-static T Fail<T>(string message)
-{
-    Console.Error.WriteLine($"fred-model-dut: {message}");
-    Console.Error.WriteLine("run fred-model-dut --help for usage");
-    Environment.Exit(2);
-    return default!;
-}
+    Implementation impl = CaseRunner.Model;
+    string name = "fred model";
+    if (p.GetValue(mutant) is { } mutantName)
+    {
+        var m = Mutants.Find(mutantName)!;
+        impl = m.Impl;
+        name = $"fred model, mutant {m.Name}";
+    }
+    var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
+    TextWriter output = p.GetValue(misbehave) is { } mis ? new Misbehaving(stdout, mis.Kind, mis.At) : stdout;
+    var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 1 << 16);
+    return DutServer.Serve(stdin, output, Console.Error, new DutHello(name, ProtocolVersion.Current,
+        p.GetValue(revisions) ?? [Revision.Fred3, Revision.Fred5], p.GetValue(features) ?? DutFeatures.All), impl);
+});
+return CommandLines.Invoke(root, args);
 
 /// <summary>Passes lines through until the Nth result line, then breaks the protocol as asked.</summary>
 sealed class Misbehaving(TextWriter inner, string kind, int at) : TextWriter
