@@ -81,7 +81,8 @@ root.SetAction(p =>
     TextWriter output = p.GetValue(misbehave) is { } mis ? new Misbehaving(stdout, mis.Kind, mis.At) : stdout;
     var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 1 << 16);
     return DutServer.Serve(stdin, output, Console.Error, new DutHello(name, ProtocolVersion.Current,
-        p.GetValue(revisions) ?? [Revision.Fred3, Revision.Fred5], p.GetValue(features) ?? DutFeatures.All), impl);
+        p.GetResult(revisions) is null ? [Revision.Fred3, Revision.Fred5] : p.GetValue(revisions)!,
+        p.GetResult(features) is null ? DutFeatures.All : p.GetValue(features)!), impl);
 });
 return CommandLines.Invoke(root, args);
 
