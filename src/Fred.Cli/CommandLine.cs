@@ -159,7 +159,7 @@ public static class CommandLine
     static Command Listing(string name, string description, Func<int> list, Dictionary<Command, string> status)
     {
         var c = new Command(name, description);
-        status[c] = "0  always";
+        status[c] = "0  the list was printed\n2  bad usage (an unknown option or argument)";
         c.SetAction(_ => list());
         return c;
     }
