@@ -27,7 +27,13 @@ public static class CommandLine
         0  every case agreed
         1  some case disagreed, or the DUT broke on a case
         2  bad usage or input (an unknown option, a bad value, a report path that cannot be written, a malformed
-           profile or counterexample file), or a DUT that would not start or could not be restarted
+           profile or counterexample file), or a DUT that would not start
+        """;
+
+    const string RootStatus = """
+        0  success: every case agreed (run), no file still fails (replay), every mutant killed (zoo), image written
+        1  some case disagreed or a DUT broke (run, replay), the model DUT failed or a mutant survived (zoo)
+        2  bad usage or input, or a DUT that would not start ("fred-conform COMMAND --help" says more)
         """;
 
     const string DutHelp = "DUT: \"model\" (the model DUT shipped with Fred; \"model ARGS\" passes ARGS to it, e.g. \"model --misbehave crash@3\"), " +
@@ -42,13 +48,13 @@ public static class CommandLine
             fred-conform: FRED conformance against the Fred model (spec/dut-protocol.md). Generates cases, runs them on a DUT
             and on the model in lock step, and tells rule by rule where they differ. "fred-conform COMMAND --help" shows a
             command's options; arguments can also come from a response file (@FILE, one or more per line).
-            """, c => status.GetValueOrDefault(c, CampaignStatus));
+            """, c => status.GetValueOrDefault(c, RootStatus));
         root.Subcommands.Add(Run(status));
         root.Subcommands.Add(Replay(status));
         root.Subcommands.Add(Zoo(status));
         root.Subcommands.Add(Image(status));
-        root.Subcommands.Add(Listing("list-rules", "the spec rules, by id", Commands.ListRules, status));
-        root.Subcommands.Add(Listing("list-mutants", "the mutant zoo: each mutant, the rule it breaks and how", Commands.ListMutants, status));
+        root.Subcommands.Add(Listing("list-rules", "List the spec rules, by id.", Commands.ListRules, status));
+        root.Subcommands.Add(Listing("list-mutants", "List the mutant zoo: each mutant, the rule it breaks and how.", Commands.ListMutants, status));
         root.Subcommands.Add(Help(root));
         return root;
     }
@@ -57,7 +63,9 @@ public static class CommandLine
     {
         var o = new Option<string[]>("--dut")
         {
-            Description = DutHelp + ". Given more than once: an N-version run, every case on the model and on each DUT, who agrees with whom (FRED-DUT-13)",
+            Description = DutHelp + ". Given more than once: an N-version run; each DUT is judged against the model as alone and the DUTs " +
+                "against each other, and the report opens with the agreement matrix; cases where every DUT agrees against the model come " +
+                "first, as possible model errors (FRED-DUT-13)",
             HelpName = "DUT",
             Required = true,
         };
@@ -89,10 +97,8 @@ public static class CommandLine
         var junit = Text("--junit", "FILE", "write JUnit XML");
         var markdown = Text("--markdown", "FILE", "write a Markdown report");
         var quiet = Flag("--quiet", "no progress display or lines");
-        var c = new Command("run", "Run generated cases against a DUT, or against several (N-version). With --dut given more than once, " +
-            "each DUT is judged against the model as alone and the DUTs against each other, and the report opens with the agreement " +
-            "matrix; cases where every DUT agrees against the model come first, as possible model errors (FRED-DUT-13). " +
-            "Report paths and the counterexample directory are checked before the first case runs.")
+        var c = new Command("run", "Run generated cases against a DUT, or against several: an N-version run (FRED-DUT-13). Report " +
+            "paths and the counterexample directory are checked before the first case runs.")
         {
             dut, count, seed, from, batch, profile, timeout, maxFailures, noShrink, save, junit, markdown, quiet,
         };
