@@ -39,7 +39,9 @@ public class QemuTests(ITestOutputHelper output)
         var boot = Task.Run(() => QemuRunner.Boot(settings, ImageBuilder.Build(realized)));
         var probe = probed is { } p ? Task.FromResult(p) : Task.Run(() => EmulatorRuns.Run("fred-qemu-dut.dll", [.. args, "--probe"]));
         string dut = args.Length == 0 ? "qemu" : $"qemu:{string.Join(' ', args)}";
-        var conform = Task.Run(() => EmulatorRuns.Run("fred-conform.dll", "run", "--dut", dut, "--count", "5", "--quiet",
+        // --timeout-ms also bounds the wait for the adapter's hello, which comes after its FRED probe boot: on a loaded
+        // machine a KVM boot can take longer than the 30 s fred-conform waits by default.
+        var conform = Task.Run(() => EmulatorRuns.Run("fred-conform.dll", "run", "--dut", dut, "--count", "5", "--quiet", "--timeout-ms", "120000",
             "--profile", Path.Combine(SpecCoverageTests.RepositoryRoot(), "profiles", "bochs-image.profile")));
         var run = boot.Result;
         output.WriteLine($"{settings.Processor}: the image printed {run.Output.Begun.Count} case beginnings in {run.Seconds:0.00} s");
