@@ -21,11 +21,12 @@ public static class BadEvent
                     .Call("panic", "\"invalid or fatal FRED event\"")
                     .End(regs, Fate.Panic);
         }
-        return t.Call("oops_begin", "")
-                .Call("pr_alert", $"\"BUG: invalid or fatal FRED event; {details}\"")
-                .Call("__die", $"\"Invalid or fatal FRED event\", regs, {KernelNames.Hex(errorCode)}")
-                .Call("oops_end", config.DieNotifierStops ? "flags, regs, 0" : "flags, regs, SIGKILL")
-                .Call("instrumentation_end").Call("irqentry_nmi_exit")
-                .End(regs, config.DieNotifierStops ? Fate.Survived : Fate.Oops);
+        t = t.Call("oops_begin", "")
+             .Call("pr_alert", $"\"BUG: invalid or fatal FRED event; {details}\"")
+             .Call("__die", $"\"Invalid or fatal FRED event\", regs, {KernelNames.Hex(errorCode)}")
+             .Call("oops_end", config.DieNotifierStops ? "flags, regs, 0" : "flags, regs, SIGKILL");
+        // oops_end with a signal ends in make_task_dead and never returns: nothing after it runs.
+        if (!config.DieNotifierStops) return t.End(regs, Fate.Oops);
+        return t.Call("instrumentation_end").Call("irqentry_nmi_exit").End(regs, Fate.Survived);
     }
 }
