@@ -48,6 +48,7 @@ public class KernelDifferentialTests
 
     [SkippableFact]
     [Trait("Rule", "FRED-KDIFF-04")]
+    [Trait("Rule", "FRED-KDIFF-05")]
     public void A_moved_exception_table_entry_is_found_and_shrunk()
     {
         var seed = Seed();
@@ -61,7 +62,16 @@ public class KernelDifferentialTests
         Assert.Equal("reference calls irqentry_enter, C calls fred_bad_event", cls);   // #OF is instrumented: irqentry_enter first
         Assert.Equal((true, 3, 4, 0), (smallest.Input.User, smallest.Input.Type, smallest.Input.Vector, smallest.Input.StackLevel));
         Assert.True(count >= 4, $"{count}");
-        Assert.Contains("fred_exc_overflow", KernelReportText.Render(report));
+        string text = KernelReportText.Render(report);
+        Assert.Contains("smallest input: user type 3 vector 0x04 stack level 0", text);
+        Assert.Contains("KERNEL DISAGREE: 40,960 inputs compared with Rfc2022; 1 disagreeing class(es)", text);
+        var junit = new StringWriter();
+        KernelReportText.WriteJUnit(report, junit);
+        var doc = System.Xml.Linq.XDocument.Parse(junit.ToString());
+        var failure = Assert.Single(doc.Descendants("failure"));
+        Assert.Contains("user type 3 vector 0x04", failure.Attribute("message")!.Value);
+        Assert.Contains("fred_exc_overflow", failure.Value);
+        Assert.Contains("## reference calls irqentry_enter, C calls fred_bad_event", KernelReportText.Markdown(report, "broken.c"));
     }
 
     const string Header = "#include <asm/traps.h>\n";
