@@ -58,11 +58,14 @@ public static partial class KernelBuild
         string exe = System.IO.Path.Combine(dir, "dispatch");
         var (code, output) = Run(compiler, ["-std=gnu11", "-O0", "-g0", "-w", "-no-pie", "-fno-pie", "-I", inc, "-include", "fred_stub_kernel.h",
             "-c", "-finstrument-functions", "-o", System.IO.Path.Combine(dir, "entry_fred.o"), file]);
+        // Compiler messages name the user's file and the stub header, not Fred's scratch directory.
+        output = output.Replace(file, source.Path, StringComparison.Ordinal).Replace(inc + "/", "stub-kernel/", StringComparison.Ordinal);
         if (code != 0)
         {
             var undeclared = Implicit().Matches(output).Select(m => m.Groups[1].Value).Distinct().ToList();
             if (undeclared.Count > 0) return (null, MissingMessage(source, undeclared));
-            return (null, $"{source.Path}: does not compile against the stub kernel ({config}):\n{Tail(output)}");
+            string first = output.Split('\n').FirstOrDefault(l => l.Contains("error:", StringComparison.Ordinal))?.Trim() ?? "";
+            return (null, $"{source.Path}: does not compile against the stub kernel ({config}): {first}\n{Tail(output)}");
         }
         (code, output) = Run(compiler, ["-std=gnu2x", "-O1", "-w", "-no-pie", "-fno-pie", "-I", inc, "-o", exe, runtime, System.IO.Path.Combine(dir, "entry_fred.o")]);
         if (code != 0)

@@ -59,7 +59,7 @@ public static partial class KernelDifferential
             {
                 lock (sync)
                     if (anyBuilt && !error!.Contains("which the stub kernel lacks", StringComparison.Ordinal))
-                        skipped.Add($"{groups[i].Key}: {FirstErrorLine(error)}");
+                        skipped.Add($"{groups[i].Key}: {FirstErrorLine(error).Replace(root, "", StringComparison.Ordinal)}");
                     else if (!errors.Contains(error!)) errors.Add(error!);
                 return;
             }
@@ -88,8 +88,12 @@ public static partial class KernelDifferential
             .Select(c => (c.Key, c.Value.Count, c.Value.Smallest)).ToList(), errors, skipped.Order(StringComparer.Ordinal).ToList());
     }
 
-    static string FirstErrorLine(string error) =>
-        error.Split('\n').FirstOrDefault(l => l.Contains("error:", StringComparison.Ordinal))?.Trim() ?? error.Split('\n')[0];
+    static string FirstErrorLine(string error)
+    {
+        string head = error.Split('\n')[0];
+        int at = head.IndexOf("): ", StringComparison.Ordinal);
+        return at >= 0 ? head[(at + 3)..] : head;
+    }
 
     /// <summary>Of two disagreements of a class, the one with the simpler input (the shrunk example the report shows).</summary>
     static KernelDisagreement Smaller(KernelDisagreement a, KernelDisagreement b) => Weight(a.Input).CompareTo(Weight(b.Input)) <= 0 ? a : b;
@@ -152,13 +156,14 @@ public static partial class KernelDifferential
         var stderr = p.StandardError.ReadToEndAsync();
         var results = new List<CResult>(inputs.Count);
         string? marker = null;
+        var traces = new Dictionary<string, IReadOnlyList<KernelCall>?>(StringComparer.Ordinal);   // traces repeat: read each once
         var read = Task.Run(() =>
         {
             string? line;
             while ((line = p.StandardOutput.ReadLine()) is not null)
             {
                 if (line.StartsWith('!')) { marker = line; continue; }
-                results.Add(Parse(line, program.Functions) ?? throw new FormatException(line));
+                results.Add(Parse(line, program.Functions, traces) ?? throw new FormatException(line));
             }
         });
         try
@@ -193,25 +198,39 @@ public static partial class KernelDifferential
     static string Short(string s) => s.Length <= 300 ? s.Trim() : s[..300] + "...";
 
     /// <summary>Reads one driver line: fate|trace|orig_ax ip ax type vector.</summary>
-    public static CResult? Parse(string line, IReadOnlyDictionary<ulong, string> functions)
+    public static CResult? Parse(string line, IReadOnlyDictionary<ulong, string> functions, Dictionary<string, IReadOnlyList<KernelCall>?>? cache = null)
     {
         var parts = line.Split('|');
         if (parts.Length != 3) return null;
-        var calls = new List<KernelCall>();
-        if (parts[1].Length > 0)
-            foreach (var call in SplitCalls(parts[1]))
-            {
-                int open = call.IndexOf('(');
-                if (open <= 0 || !call.EndsWith(')')) return null;
-                string name = call[..open], args = call[(open + 1)..^1];
-                if (name.StartsWith('@'))
-                    name = ulong.TryParse(name[1..], System.Globalization.NumberStyles.HexNumber, null, out ulong a) && functions.TryGetValue(a, out var f) ? f : name;
-                calls.Add(new(name, args));
-            }
+        IReadOnlyList<KernelCall>? calls;
+        if (cache is null || !cache.TryGetValue(parts[1], out calls))
+        {
+            calls = ParseTrace(parts[1], functions);
+            cache?.Add(parts[1], calls);
+        }
+        if (calls is null) return null;
         var regs = parts[2].Split(' ');
         if (regs.Length != 5) return null;
-        static ulong H(string s) => Convert.ToUInt64(s, 16);
-        return new(parts[0], calls, H(regs[0]), H(regs[1]), H(regs[2]), (int)H(regs[3]), (int)H(regs[4]));
+        static bool H(string s, out ulong v) => ulong.TryParse(s, System.Globalization.NumberStyles.HexNumber, null, out v);
+        if (!H(regs[0], out ulong origAx) || !H(regs[1], out ulong ip) || !H(regs[2], out ulong ax) || !H(regs[3], out ulong type) || !H(regs[4], out ulong vector))
+            return null;
+        return new(parts[0], calls, origAx, ip, ax, (int)type, (int)vector);
+    }
+
+    static IReadOnlyList<KernelCall>? ParseTrace(string trace, IReadOnlyDictionary<ulong, string> functions)
+    {
+        var calls = new List<KernelCall>();
+        if (trace.Length == 0) return calls;
+        foreach (var call in SplitCalls(trace))
+        {
+            int open = call.IndexOf('(');
+            if (open <= 0 || !call.EndsWith(')')) return null;
+            string name = call[..open], args = call[(open + 1)..^1];
+            if (name.StartsWith('@'))
+                name = ulong.TryParse(name[1..], System.Globalization.NumberStyles.HexNumber, null, out ulong a) && functions.TryGetValue(a, out var f) ? f : name;
+            calls.Add(new(name, args));
+        }
+        return calls;
     }
 
     /// <summary>Splits "a(x) -> b(\"s -> t\")" at the arrows outside string literals.</summary>
