@@ -18,8 +18,11 @@ public enum Fate
     Handled,
     /// <summary>WARN_ON_ONCE fired and the event was dropped; the entry code returns.</summary>
     Warned,
-    /// <summary>The task oopsed (fred_bad_event / fred_bad_type at stack level 0): SIGKILL unless __die says otherwise.</summary>
+    /// <summary>The task oopsed (fred_bad_event / fred_bad_type at stack level 0) and oops_end killed it with SIGKILL.</summary>
     Oops,
+    /// <summary>The task oopsed, but <c>__die</c> returned non-zero (a die notifier said NOTIFY_STOP), so oops_end got
+    /// signal 0, the task lives on and the entry code returns with ERET (FRED-KRN-10).</summary>
+    Survived,
     /// <summary>The kernel panicked (fatal event at a raised stack level): nothing returns.</summary>
     Panic,
 }

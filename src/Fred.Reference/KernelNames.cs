@@ -34,6 +34,13 @@ public static class KernelNames
         [0xEB] = "fred_sysvec_posted_msi_notification",
     };
 
+    /// <summary>
+    /// The system call number as <c>do_syscall_64(struct pt_regs *regs, int nr)</c> receives it: the caller passes the
+    /// 64-bit orig_ax and C converts it to <c>int</c>, keeping the low 32 bits as a signed value (0x100000001 arrives as
+    /// 1, 0xffffffff as -1). Traces print an <c>int</c> argument in decimal, as %d would (FRED-KRN-11).
+    /// </summary>
+    public static string SyscallNr(ulong origAx) => ((int)(uint)origAx).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>Hex as the kernel's printk %lx prints it, with 0x.</summary>
     public static string Hex(ulong v) => $"0x{v:x}";
 }

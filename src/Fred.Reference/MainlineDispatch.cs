@@ -19,10 +19,10 @@ public static class MainlineDispatch
             case 3: return HwExc(t, regs, errorCode, config);
             case 4 when fromUser: return IntX(t, regs, config);
             case 5 when regs.Vector == 1: return t.Call("fred_exc_debug").End(regs, Fate.Handled);
-            case 6: return SwExc(t, regs, errorCode);
+            case 6: return SwExc(t, regs, errorCode, config);
             case 7 when fromUser: return Other(t, regs, config);
         }
-        return BadEvent.Run(t, regs, "fred_bad_type", errorCode);
+        return BadEvent.Run(t, regs, "fred_bad_type", errorCode, config);
     }
 
     static DispatchResult ExtInt(Tracer t, PtRegs regs, KernelConfig config)
@@ -69,17 +69,17 @@ public static class MainlineDispatch
             21 when config.Cet => ("exc_control_protection", ec),
             _ => null,
         };
-        return handler is { } h ? t.Call(h.Name, h.Args).End(regs, Fate.Handled) : BadEvent.Run(t, regs, "fred_bad_type", errorCode);
+        return handler is { } h ? t.Call(h.Name, h.Args).End(regs, Fate.Handled) : BadEvent.Run(t, regs, "fred_bad_type", errorCode, config);
     }
 
-    static DispatchResult SwExc(Tracer t, PtRegs regs, ulong errorCode)
+    static DispatchResult SwExc(Tracer t, PtRegs regs, ulong errorCode, KernelConfig config)
     {
         t = t.Call("fred_swexc", $"regs, {KernelNames.Hex(errorCode)}");
         return regs.Vector switch
         {
             3 => t.Call("exc_int3").End(regs, Fate.Handled),
             4 => t.Call("exc_overflow").End(regs, Fate.Handled),
-            _ => BadEvent.Run(t, regs, "fred_bad_type", errorCode),
+            _ => BadEvent.Run(t, regs, "fred_bad_type", errorCode, config),
         };
     }
 
@@ -101,7 +101,7 @@ public static class MainlineDispatch
         if (regs.Vector == 1 && regs.L)
         {
             regs = regs with { OrigAx = regs.Ax, Ax = KernelNames.MinusEnosys };
-            return t.Call("do_syscall_64", $"regs, {KernelNames.Hex(regs.OrigAx)}").End(regs, Fate.Handled);
+            return t.Call("do_syscall_64", $"regs, {KernelNames.SyscallNr(regs.OrigAx)}").End(regs, Fate.Handled);
         }
         if (config.Ia32Active && regs.Vector == 2 && !regs.L)
         {

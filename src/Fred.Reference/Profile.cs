@@ -16,9 +16,12 @@ public enum Profile
 /// <param name="Cet">CONFIG_X86_CET (mainline's #CP handler).</param>
 /// <param name="TdxGuest">CONFIG_INTEL_TDX_GUEST (mainline's #VE handler).</param>
 /// <param name="FirstSystemVector">FIRST_SYSTEM_VECTOR: 0xEB with posted MSI, 0xEC without, 256 without a local APIC.</param>
+/// <param name="DieNotifierStops">A die notifier (kgdb, kprobes, a debugger's hook) answers NOTIFY_STOP to DIE_OOPS, so
+/// <c>__die</c> returns non-zero and the fatal path at stack level 0 passes signal 0 to <c>oops_end</c>: the task survives
+/// (FRED-KRN-10). A run-time fact rather than a Kconfig option, but an input of dispatch like the others.</param>
 public readonly record struct KernelConfig(
     bool Ia32Emulation = true, bool Ia32Enabled = true, bool MachineCheck = true, bool Cet = true, bool TdxGuest = false,
-    int FirstSystemVector = 0xEB)
+    int FirstSystemVector = 0xEB, bool DieNotifierStops = false)
 {
     /// <summary>A typical x86-64 distribution configuration.</summary>
     public static KernelConfig Default => new(Ia32Emulation: true);   // not new(): that is the all-zero struct
@@ -33,17 +36,18 @@ public readonly record struct KernelConfig(
     public static IEnumerable<KernelConfig> All()
     {
         foreach (int first in new[] { 0xEB, 0xEC })
-            for (int bits = 0; bits < 32; bits++)
+            for (int bits = 0; bits < 64; bits++)
             {
                 bool emu = (bits & 1) != 0, en = (bits & 2) != 0;
                 if (!emu && en) continue;                                  // ia32_enabled() is false without emulation
-                yield return new(emu, en, (bits & 4) != 0, (bits & 8) != 0, (bits & 16) != 0, first);
+                yield return new(emu, en, (bits & 4) != 0, (bits & 8) != 0, (bits & 16) != 0, first, (bits & 32) != 0);
             }
     }
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"IA32_EMULATION={B(Ia32Emulation)} ia32_enabled={B(Ia32Active)} MCE={B(MachineCheck)} CET={B(Cet)} TDX_GUEST={B(TdxGuest)} FIRST_SYSTEM_VECTOR=0x{FirstSystemVector:X2}";
+        $"IA32_EMULATION={B(Ia32Emulation)} ia32_enabled={B(Ia32Active)} MCE={B(MachineCheck)} CET={B(Cet)} TDX_GUEST={B(TdxGuest)} FIRST_SYSTEM_VECTOR=0x{FirstSystemVector:X2}" +
+        (DieNotifierStops ? " die-notifier=NOTIFY_STOP" : "");
 
     static string B(bool b) => b ? "y" : "n";
 }

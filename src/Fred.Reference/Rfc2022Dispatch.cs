@@ -50,18 +50,18 @@ public static class Rfc2022Dispatch
         return (int)type switch
         {
             0 => HwInterrupt(t, regs),
-            1 => BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx),
+            1 => BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx, config),
             2 => t.Call("fred_exc_nmi").End(regs, Fate.Handled),
             3 or 5 or 6 => Exception(t, regs, config),
-            4 => fromUser ? SwInterruptUser(t, regs, config) : SwInterruptKernel(t, regs),
-            _ => fromUser ? SyscallSlow(t, regs, config) : BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx),
+            4 => fromUser ? SwInterruptUser(t, regs, config) : SwInterruptKernel(t, regs, config),
+            _ => fromUser ? SyscallSlow(t, regs, config) : BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx, config),
         };
     }
 
     static DispatchResult Syscall(Tracer t, PtRegs regs, string handler, bool withNumber)
     {
         regs = regs with { OrigAx = regs.Ax, Ax = KernelNames.MinusEnosys };
-        return t.Call(handler, withNumber ? $"regs, {KernelNames.Hex(regs.OrigAx)}" : "regs").End(regs, Fate.Handled);
+        return t.Call(handler, withNumber ? $"regs, {KernelNames.SyscallNr(regs.OrigAx)}" : "regs").End(regs, Fate.Handled);
     }
 
     static DispatchResult HwInterrupt(Tracer t, PtRegs regs) =>
@@ -77,7 +77,7 @@ public static class Rfc2022Dispatch
         t = t.Call("array_index_nospec", $"{regs.Vector}, {ExceptionCount}");
         var entry = ExceptionTable[vector];
         if (vector == 18 && !config.MachineCheck) entry = null;                              // fred_exc_machine_check is NULL
-        if (entry is not { } e) return BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx);
+        if (entry is not { } e) return BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx, config);
         bool instrument = (NoinstrMask & (1u << vector)) == 0;
         if (instrument) t = t.Call("irqentry_enter").Call("instrumentation_begin");
         t = t.Call(e.Entry);
@@ -103,10 +103,10 @@ public static class Rfc2022Dispatch
             : EmulateFault(t, regs.WithVector(13), config);
     }
 
-    static DispatchResult SwInterruptKernel(Tracer t, PtRegs regs)
+    static DispatchResult SwInterruptKernel(Tracer t, PtRegs regs, KernelConfig config)
     {
         t = t.Call("fred_sw_interrupt_kernel");
-        return regs.Vector == 2 ? t.Call("fred_exc_nmi").End(regs, Fate.Handled) : BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx);
+        return regs.Vector == 2 ? t.Call("fred_exc_nmi").End(regs, Fate.Handled) : BadEvent.Run(t, regs, "fred_bad_event", regs.OrigAx, config);
     }
 
     static DispatchResult SyscallSlow(Tracer t, PtRegs regs, KernelConfig config)

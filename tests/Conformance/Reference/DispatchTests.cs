@@ -70,7 +70,7 @@ public class DispatchTests
     {
         var off = new KernelConfig(Ia32Emulation: false, Ia32Enabled: false);
         var sys = Rfc2022Dispatch.Dispatch(Frames.Regs(7, 1, user: true, l: false, ax: 0x3C), true, off);
-        Assert.Equal("fred_entry_from_user(regs) -> do_syscall_64(regs, 0x3c)", sys.TraceText);
+        Assert.Equal("fred_entry_from_user(regs) -> do_syscall_64(regs, 60)", sys.TraceText);
         var int80 = Rfc2022Dispatch.Dispatch(Frames.Regs(4, 0x80, user: true, ax: 1), true, off);
         Assert.Equal("fred_entry_from_user(regs) -> array_index_nospec(4, 8) -> fred_sw_interrupt_user(regs) -> do_int80_syscall_32(regs)", int80.TraceText);
     }
@@ -149,12 +149,46 @@ public class DispatchTests
         {
             var r = Dispatcher.Dispatch(profile, c.Regs, c.FromUser, c.Config);
             bool fatal = r.Trace.Any(k => k.Function is "fred_bad_event" or "fred_bad_type");
-            ExpectEqual(fatal, r.Fate is Fate.Panic or Fate.Oops, $"{profile}: fatal trace vs fate", () => $"{c}\n{r}");
+            ExpectEqual(fatal, r.Fate is Fate.Panic or Fate.Oops or Fate.Survived, $"{profile}: fatal trace vs fate", () => $"{c}\n{r}");
             if (fatal)
-                ExpectEqual(c.Regs.StackLevel > 0 ? Fate.Panic : Fate.Oops, r.Fate, $"{profile} fate of a fatal event", () => $"{c}\n{r}");
+                ExpectEqual(c.Regs.StackLevel > 0 ? Fate.Panic : c.Config.DieNotifierStops ? Fate.Survived : Fate.Oops, r.Fate,
+                    $"{profile} fate of a fatal event", () => $"{c}\n{r}");
+            if (fatal && c.Regs.StackLevel == 0)
+                ExpectEqual(c.Config.DieNotifierStops ? "flags, regs, 0" : "flags, regs, SIGKILL", r.Trace.Single(k => k.Function == "oops_end").Arguments,
+                    $"{profile}: the signal oops_end gets", () => $"{c}\n{r}");
             Expect(r.Trace[0].Function == (c.FromUser ? "fred_entry_from_user" : "fred_entry_from_kernel"), () => $"trace does not start at the entry function\n{c}\n{r}");
         }
     }, cases: 2000);
+
+    [Theory]
+    [Trait("Rule", "FRED-KRN-11")]
+    [InlineData(0x3CUL, "60")]
+    [InlineData(0x1_0000_0001UL, "1")]                  // int nr: the upper half is dropped
+    [InlineData(0xFFFF_FFFFUL, "-1")]
+    [InlineData(0xFFFF_FFFF_FFFF_FFFFUL, "-1")]
+    [InlineData(0x8000_0000UL, "-2147483648")]
+    public void Do_syscall_64_receives_the_number_as_an_int(ulong ax, string nr)
+    {
+        foreach (var profile in Enum.GetValues<Profile>())
+        {
+            var r = Dispatcher.Dispatch(profile, Frames.Regs(7, 1, user: true, ax: ax), true, KernelConfig.Default);
+            Assert.Equal($"regs, {nr}", r.Trace.Single(k => k.Function == "do_syscall_64").Arguments);
+            Assert.Equal(ax, r.Regs.OrigAx);                                      // pt_regs keeps all 64 bits
+        }
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-KRN-10")]
+    public void The_fatal_event_message_is_the_kernels_format_with_its_newline()
+    {
+        var regs = Frames.Regs(1, 7, user: true, err: 0x18) with { EventData = 0xABC, OrigAx = 0x18 };
+        foreach (var (profile, function) in new[] { (Profile.Rfc2022, "pr_alert"), (Profile.Mainline, "pr_alert") })
+        {
+            var r = Dispatcher.Dispatch(profile, regs, true, KernelConfig.Default);
+            Assert.Equal("\"BUG: invalid or fatal FRED event; event type 1 vector 7 error 0x18 aux 0xabc at 0033:0000000000401002\\n\"",
+                r.Trace.Single(k => k.Function == function).Arguments);
+        }
+    }
 
     [Fact]
     [Trait("Rule", "FRED-KRN-11")]
