@@ -31,8 +31,10 @@ public static class CommandLine
         """;
 
     const string RootStatus = """
-        0  success: every case agreed (run), no file still fails (replay), every mutant killed (zoo), image written
-        1  some case disagreed or a DUT broke (run, replay), the model DUT failed or a mutant survived (zoo)
+        0  success: every case agreed (run), no file still fails (replay), every mutant killed (zoo), image written,
+           every input agreed (kernel)
+        1  some case disagreed or a DUT broke (run, replay), the model DUT failed or a mutant survived (zoo), some
+           input disagreed or the compiled C crashed or hung (kernel)
         2  bad usage or input, or a DUT that would not start ("fred-conform COMMAND --help" says more)
         """;
 
@@ -53,6 +55,7 @@ public static class CommandLine
         root.Subcommands.Add(Replay(status));
         root.Subcommands.Add(Zoo(status));
         root.Subcommands.Add(Image(status));
+        root.Subcommands.Add(Kernel(status));
         root.Subcommands.Add(Listing("list-rules", "List the spec rules, by id.", Commands.ListRules, status));
         root.Subcommands.Add(Listing("list-mutants", "List the mutant zoo: each mutant, the rule it breaks and how.", Commands.ListMutants, status));
         root.Subcommands.Add(Help(root));
@@ -159,6 +162,30 @@ public static class CommandLine
             2  bad usage, an unwritable --out, a counterexample whose case the image cannot raise, or more cases than fit
             """;
         c.SetAction(p => Guard(() => Commands.Image(new ImageSettings(p.GetValue(count), p.GetValue(seed) ?? 1, p.GetValue(output)!, p.GetValue(replay))), "image"));
+        return c;
+    }
+
+    static Command Kernel(Dictionary<Command, string> status)
+    {
+        var source = new Option<string>("--source") { Description = "the kernel's arch/x86/entry/entry_fred.c, or a patch that creates it", HelpName = "PATH", Required = true };
+        var profile = new Option<string>("--profile") { Description = "the reference profile to compare with: rfc2022 or mainline", HelpName = "PROFILE", DefaultValueFactory = _ => "rfc2022" };
+        profile.CompletionSources.Add(_ => ["rfc2022", "mainline"]);
+        var config = new Option<string>("--config") { Description = "configurations: " + Fred.Kernel.KernelCommand.ConfigHelp, HelpName = "CONFIG", DefaultValueFactory = _ => "all" };
+        var declarations = Text("--declarations", "FILE", "C prototypes (one a line) of kernel services the file calls that the stub kernel lacks");
+        var junit = Text("--junit", "FILE", "write JUnit XML (one failed test case per disagreeing class)");
+        var markdown = Text("--markdown", "FILE", "write a Markdown report");
+        var timeout = Int("--timeout-s", "seconds one input may run in the compiled C before it counts as a hang", 10, 1, 3600);
+        var c = new Command("kernel", "Compile a kernel's own FRED dispatch (entry_fred.c) against Fred's stub kernel with the system C compiler " +
+            "and compare it, input by input over the whole grid, with a reference profile (spec/14-kernel-differential.md).")
+            { source, profile, config, declarations, junit, markdown, timeout };
+        status[c] = """
+            0  every input of the grid agreed with the profile
+            1  some input disagreed, or the compiled C crashed or hung on one
+            2  bad usage or input (an unreadable or unusable source, a bad --config or declarations file, an unwritable
+               report path), no C compiler, or a file that does not build against the stub kernel
+            """;
+        c.SetAction(p => Fred.Kernel.KernelCommand.Execute(new(p.GetValue(source)!, p.GetValue(profile)!, p.GetValue(config)!, p.GetValue(declarations),
+            p.GetValue(junit), p.GetValue(markdown), p.GetValue(timeout)), Console.Out, Console.Error));
         return c;
     }
 

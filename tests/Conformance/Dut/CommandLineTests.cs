@@ -29,6 +29,7 @@ public class CommandLineTests
     [InlineData("fred-conform.dll", "image --help")]
     [InlineData("fred-conform.dll", "list-rules --help")]
     [InlineData("fred-conform.dll", "list-mutants --help")]
+    [InlineData("fred-conform.dll", "kernel --help")]
     [InlineData("fred-conform.dll", "help run")]
     [InlineData("fred-model-dut.dll", "--help")]
     [InlineData("fred-bochs-dut.dll", "--help")]

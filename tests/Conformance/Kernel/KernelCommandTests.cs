@@ -78,3 +78,28 @@ public class KernelCommandTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+/// <summary>`fred-conform kernel` as a user runs it: the shipped program, its exit status and what it prints.</summary>
+public class KernelCommandLineTests
+{
+    [SkippableFact]
+    [Trait("Rule", "FRED-KDIFF-05")]
+    public void The_shipped_fred_conform_runs_kernel_on_the_seed()
+    {
+        string? seed = KernelDifferentialTests.SeedPatch();
+        Skip.If(seed is null, "the seed patch is not beside the checkout (set FRED_SEED to its path)");
+        Skip.If(KernelBuild.FindCompiler() is null, "no C compiler (CI installs gcc)");
+        var (code, output, err) = Fred.Conformance.Support.ShippedPrograms.Run("fred-conform.dll", ["kernel", "--source", seed!, "--config", "mce=n"]);
+        Assert.True(code == 0, $"exit {code}\n{output}\n{err}");
+        Assert.Contains("KERNEL AGREE: 40,960 inputs compared with Rfc2022", output);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-KDIFF-05")]
+    public void A_bad_config_exits_2_with_the_reason()
+    {
+        var (code, _, err) = Fred.Conformance.Support.ShippedPrograms.Run("fred-conform.dll", ["kernel", "--source", "x.c", "--config", "smp=y"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--config: unknown setting \"smp\"", err);
+    }
+}
