@@ -168,6 +168,18 @@ public class ImageTests
             .. Enumerable.Range(0, 8).Select(i => handler.Memory.Peek(handler.Rsp + 8UL * (ulong)i, 8)),
         ]);
         var first = r.Case.Steps[0].Apply(s);
+        if (r.Plan.WriteAt is { } writeAt)
+        {
+            // The write's #GP at the WRMSR or MOV before RIP; else the INT3 at RIP, or the case's event after the write.
+            if (first.Outcome.Kind == OutcomeKind.Fault) obs.Add(Seen('D', Delivery.Deliver(s with { Rip = writeAt }, first.Outcome.Event).State));
+            else if (r.Case.Steps.Count == 1) obs.Add(Seen('D', new ExecuteStep([0xCC]).Apply(first.State).State));
+            else
+            {
+                var ev = r.Case.Steps[1].Apply(first.State);
+                obs.Add(Seen('D', ev.Outcome.Kind == OutcomeKind.Completed ? new ExecuteStep([0xCC]).Apply(ev.State).State : ev.State));
+            }
+            return obs;
+        }
         if (r.Plan.First == FirstStep.Eret)
         {
             var probe = first.Outcome.Kind == OutcomeKind.Returned ? new ExecuteStep([0xCC]).Apply(first.State).State
