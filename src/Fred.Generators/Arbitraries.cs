@@ -762,8 +762,66 @@ public static class Arbitraries
             let at = breakage is { } b ? FrameAddress(h, b.Item1) : 0
             let broken = breakage is { } bb ? h with { Memory = h.Memory.Poke(at, 8, bb.Item2(h.Memory.Peek(at, 8), h)) } : h
             select new Scenario(broken with { Rip = World.ImageKernelCode + (ulong)ripOffset },
-                [(s.Cpl == 3) != wrongEret ? new EretuStep() : new EretsStep()]))
+                [(s.Cpl == 3) != wrongEret ? new EretuStep() : new EretsStep()])),
+        (1, RealWriteScenario)
         );
+
+    /// <summary>
+    /// A WRMSR or MOV CR4 a boot image runs (spec/image-format.md, FRED-IMG-02) from a 64-bit context with RF clear: alone
+    /// when it raises #GP, otherwise followed by an event the image raises with an instruction at RIP, which shows what the
+    /// write left (CONFIG's entry point, red zone and stack level; RSPn; STKLVLS; the GS bases).
+    /// </summary>
+    public static Gen<Scenario> RealWriteScenario =>
+        from c in RealContext
+        where c.Is64BitMode
+        let s = WithEveryStackMapped(c) with { Rflags = c.Rflags & ~MachineState.FlagRf }
+        from w in RealWrite(s)
+        let r = w.Apply(s)
+        from e in RealEvent(r.State).Where(st => st is not DeliverStep { Event.Type: EventType.ExternalInterrupt or EventType.Nmi })
+        select r.Outcome.Kind == OutcomeKind.Completed ? new Scenario(s, [w, e]) : new Scenario(s, [w]);
+
+    /// <summary>CR4 bits a boot image may flip (every 64-bit FRED processor has them; the harness survives them).</summary>
+    static readonly int[] Cr4FlippableBits = [2, 3, 7, 8, 9, 10, 11, 16];
+
+    /// <summary>CR4 bits reserved on every processor and in the model (15, 26, 29..31, 33..63).</summary>
+    static readonly int[] Cr4ReservedBits = [15, 26, 29, 30, 31, .. Enumerable.Range(33, 31)];
+
+    /// <summary>
+    /// A write a boot image can run and survive: WRMSR of IA32_FRED_CONFIG (the entry point moved or not, any red zone,
+    /// interrupt and current stack level; a reserved bit or a non-canonical entry point), IA32_FRED_RSPn (another level's
+    /// stack, the unmapped one, misaligned, non-canonical), IA32_FRED_STKLVLS or a GS base; or MOV CR4 flipping bits the
+    /// harness survives, setting a reserved bit or clearing PAE.
+    /// </summary>
+    public static Gen<Step> RealWrite(MachineState s)
+    {
+        var config =
+            from entry in Gen.Frequency((2, Gen.Constant(s.Fred.Config.EntryPoint)), (1, Gen.Choose(1, 8).Select(k => World.DefaultEntry + 0x2000UL * (ulong)k)))
+            from redZone in Gen.Choose(0, 7)
+            from intLevel in Level
+            from csl in Level
+            from bad in Gen.Frequency((3, Gen.Constant(0UL)), (1, Gen.Elements(1UL << 2, 1UL << 4, 1UL << 5, 1UL << 11, 1UL << 47, 1UL << 60)))
+            select (Step)new WrmsrStep(Msr.FredConfig, FredConfig.Create(entry, redZone, intLevel, currentStackLevel: csl).Value ^ bad);
+        var rsp =
+            from n in Level
+            from v in Gen.Frequency(
+                (3, Gen.Zip(Level, Gen.Choose(0, 16)).Select(t => World.LevelStackTop(t.Item1) - 64UL * (ulong)t.Item2)),
+                (1, Gen.Constant(World.UnmappedStack)),
+                (1, Gen.Zip(Level, Gen.Choose(1, 63)).Select(t => World.LevelStackTop(t.Item1) + (ulong)t.Item2)),
+                (1, NonCanonicalAddress.Select(a => a & ~0x3FUL)))
+            select (Step)new WrmsrStep(Msr.FredRsp0 + (uint)n, v);
+        var levels = UInt64.Select(v => (Step)new WrmsrStep(Msr.FredStackLevels, v));
+        var gs =
+            from m in Gen.Elements(Msr.GsBase, Msr.KernelGsBase)
+            from v in Gen.Frequency((3, CanonicalAddress), (1, NonCanonicalAddress))
+            select (Step)new WrmsrStep(m, v);
+        var cr4 =
+            from flips in Gen.ArrayOf(Gen.Frequency((3, Gen.Constant(false)), (1, Gen.Constant(true))), Cr4FlippableBits.Length)
+            from reserved in Gen.Elements(Cr4ReservedBits)
+            from how in Gen.Frequency((4, Gen.Constant(0)), (1, Gen.Constant(1)), (1, Gen.Constant(2)))
+            let flipped = s.Cr4 ^ Cr4FlippableBits.Where((_, i) => flips[i]).Aggregate(0UL, (a, b) => a | (1UL << b))
+            select (Step)new MovCr4Step(how switch { 0 => flipped, 1 => flipped | (1UL << reserved), _ => flipped & ~MachineState.Cr4Pae });
+        return Gen.Frequency((3, config), (3, rsp), (1, levels), (1, gs), (2, cr4));
+    }
 
     // ---- cases aimed at the rules Fred corrected (spec/README.md, "Order of authority") ------------------------
 

@@ -13,6 +13,8 @@ public enum FirstStep
     Interrupt,
     /// <summary>The case starts with ERETU or ERETS, placed at RIP.</summary>
     Eret,
+    /// <summary>The case is a WRMSR or MOV CR4 alone; the INT3 at RIP after it observes what it left (<see cref="WriteSteps"/>).</summary>
+    Write,
 }
 
 /// <summary>What the output interpreter needs to know about a realized case.</summary>
@@ -21,7 +23,9 @@ public enum FirstStep
 /// <param name="Length">Length of the instruction placed at RIP (0 for an interrupt).</param>
 /// <param name="Code">The instruction bytes the case starts with, at <paramref name="Entry"/>.</param>
 /// <param name="Entry">Where the harness enters the case: RIP, or before it when an instruction leads to the state.</param>
-public sealed record CasePlan(FirstStep First, bool ThenEret, int Length, byte[] Code, ulong Entry);
+/// <param name="WriteAt">For a case that starts with WRMSR or MOV CR4: the address of that instruction, before RIP; the
+/// event after it (<paramref name="First"/>) is the case's second step.</param>
+public sealed record CasePlan(FirstStep First, bool ThenEret, int Length, byte[] Code, ulong Entry, ulong? WriteAt = null);
 
 /// <summary>A case that can run in the image: its plan and its record.</summary>
 public sealed record Realized(DutCase Case, CasePlan Plan, byte[] Record);
@@ -54,7 +58,11 @@ public static class CaseRealizer
         Require(!s.NmiBlocked && !s.StiBlocked && !s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
             "NMI blocking, STI blocking, a pending single step, enclave mode and the IBT tracker cannot be set up");
         Require(s.Star == Selectors.LinuxStar, "IA32_STAR must be Linux's (the image's GDT is Linux's)");
-        bool singleStep = IsSingleStepTrap(c.Steps[0]);
+        // A WRMSR or MOV CR4 first runs in code the harness enters before RIP; the case's event, if any, follows it.
+        Require(c.Steps.Count > 0, "a case with no step has nothing to raise");
+        Step? write = WriteSteps.IsWrite(c.Steps[0]) ? c.Steps[0] : null;
+        var steps = write is null ? c.Steps : c.Steps.Skip(1).ToArray();
+        bool singleStep = steps.Count > 0 && IsSingleStepTrap(steps[0]);
         Require((s.Rflags & MachineState.FlagTf) == 0 || singleStep, "RFLAGS.TF is realized only for the single-step #DB after a NOP");
         int cpl = s.Cpl;
         if (cpl == 3)
@@ -76,18 +84,31 @@ public static class CaseRealizer
 
         // The harness observes an ERET's fault or landing, a masked interrupt and an INTO that raises nothing through the
         // delivery of its INT3 probe, which needs a working stack.
-        bool probed = c.Steps.Any(st => st is EretuStep or EretsStep)
-            || (c.Steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0)
-            || (c.Steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0);
+        // The write's effect on the MSRs, as far as the pages the case needs depend on it.
+        var sw = write is null ? s : WriteSteps.After(write, s);
+        bool probed = steps.Count == 0 || steps.Any(st => st is EretuStep or EretsStep)
+            || (steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0)
+            || (steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0);
         if (probed)
-            Require(new[] { s.Fred.Rsp0, s.Fred.Rsp1, s.Fred.Rsp2, s.Fred.Rsp3 }.All(r => s.Memory.AccessOf(r - 8) != PageAccess.None),
-                "the INT3 probe (after an ERET, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
-        var (first, trigger) = FirstOf(c.Steps[0], s);
+            Require(new[] { sw.Fred.Rsp0, sw.Fred.Rsp1, sw.Fred.Rsp2, sw.Fred.Rsp3 }.All(r => sw.Memory.AccessOf(r - 8) != PageAccess.None),
+                "the INT3 probe (after an ERET, a write, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
+        var (first, trigger) = steps.Count == 0 ? (FirstStep.Write, Array.Empty<byte>()) : FirstOf(steps[0], s);
         // A single-step trap follows the instruction before RIP: a NOP there takes the case to its state, changing only RIP
         // (and RF, which the state has clear), and the harness enters at the NOP.
         int lead = singleStep ? trigger.Length : 0;
+        ulong? writeAt = null;
+        if (write is not null)
+        {
+            Require(steps.Count <= 1 && first is FirstStep.Instruction or FirstStep.Write,
+                "after a WRMSR or MOV CR4 the image raises one event, with an instruction at RIP");
+            Require(!singleStep, "a single-step trap cannot follow a WRMSR or MOV CR4");
+            var w = WriteSteps.Lead(write, s, out var why) ?? throw new DeclineException(why!);
+            writeAt = s.Rip - (ulong)w.Lead.Length + (ulong)w.WriteOffset;
+            trigger = [.. w.Lead, .. trigger];
+            lead = w.Lead.Length;
+        }
         bool thenEret = false;
-        if (c.Steps.Count == 2)
+        if (write is null && c.Steps.Count == 2)
         {
             Require(first != FirstStep.Eret && c.Steps[1] is EretuStep or EretsStep, "the second step must be ERETU or ERETS after an event");
             // IF masks external interrupts only; an NMI is delivered whatever IF is (FRED-TYPE-04).
@@ -114,6 +135,7 @@ public static class CaseRealizer
         ulong entry0 = rip - (ulong)lead;
         Require(Canonical.IsCanonical(entry0) && Usable(entry0 & ~0xFFFUL) && (s.Is64BitMode || entry0 >> 32 == 0), "the NOP before RIP must lie outside the harness");
         var codePages = new SortedSet<ulong> { rip & ~0xFFFUL, entry0 & ~0xFFFUL, (entry0 + (ulong)Math.Max(trigger.Length, 1)) & ~0xFFFUL };
+        for (ulong p = entry0 & ~0xFFFUL; p < rip; p += Memory.PageSize) codePages.Add(p);
         if (first == FirstStep.Eret)
             foreach (var landing in EretLandings(s))
                 if (Canonical.IsCanonical(landing) && Usable(landing & ~0xFFFUL) && !data.Contains(landing & ~0xFFFUL)) codePages.Add(landing & ~0xFFFUL);
@@ -128,13 +150,21 @@ public static class CaseRealizer
         Require(Canonical.IsCanonical(entry) && Usable(entry), "CONFIG's entry point must be canonical and outside the harness");
         Require(!data.Contains(entry) && !codePages.Contains(entry), "CONFIG's entry page collides with another page of the case");
         b.MapPhysical(entry, Layout.EntryPage, writable: false, user: false);
+        // A write that moves the entry point: the stubs are at the new one as well.
+        ulong movedEntry = sw.Fred.Config.EntryPoint;
+        if ((movedEntry & ~0xFFFUL) != (entry & ~0xFFFUL))
+        {
+            Require(Canonical.IsCanonical(movedEntry) && Usable(movedEntry), "CONFIG's new entry point must be canonical and outside the harness");
+            Require(!data.Contains(movedEntry) && !codePages.Contains(movedEntry), "CONFIG's new entry page collides with another page of the case");
+            b.MapPhysical(movedEntry, Layout.EntryPage, writable: false, user: false);
+        }
         foreach (var q in s.Memory.NonZeroQuadwords) b.PokeQuad(q.Key, q.Value);
-        if (c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.PF } pf })
+        if (steps.Count > 0 && steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.PF } pf })
             Require(!codePages.Contains(pf.EventData & ~0xFFFUL) && (pf.EventData & ~0xFFFUL) != (entry & ~0xFFFUL),
                 "the #PF address lies in a page the image maps for code");
 
-        bool nmi = c.Steps[0] is DeliverStep { Event.Type: EventType.Nmi };
-        ulong icr = first != FirstStep.Interrupt ? 0 : nmi ? Record.IcrNmi : 0x4_0000UL | ((DeliverStep)c.Steps[0]).Event.Vector;
+        bool nmi = first == FirstStep.Interrupt && steps[0] is DeliverStep { Event.Type: EventType.Nmi };
+        ulong icr = first != FirstStep.Interrupt ? 0 : nmi ? Record.IcrNmi : 0x4_0000UL | ((DeliverStep)steps[0]).Event.Vector;
         bool user = cpl == 3;
         var msrs = new List<(uint, ulong)>
         {
@@ -144,10 +174,10 @@ public static class CaseRealizer
             (0x1D0, s.Fred.StackLevels.Value), (0x1D4, s.Fred.Config.Value),
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
-        bool ts = c.Steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
+        bool ts = steps.Count > 0 && steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
         var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8),
             s with { Rip = entry0 }, icr, after, msrs);
-        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length - lead, trigger, entry0), rec), null);
+        return (new Realized(c, new CasePlan(first, thenEret, trigger.Length - lead, trigger, entry0, writeAt), rec), null);
     }
 
     /// <summary>A #DB whose event data is DR6.BS alone: the single-step trap (FRED-DATA-02).</summary>

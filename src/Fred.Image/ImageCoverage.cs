@@ -32,6 +32,8 @@ public static class ImageCoverage
             ? Name(o.Event) + " (instruction)" : "INTO (raises nothing)",
         EretuStep => "ERETU",
         EretsStep => "ERETS",
+        WrmsrStep { Msr: var m } => $"WRMSR {Msr.Name(m)}",
+        MovCr4Step => "MOV CR4",
         _ => step.GetType().Name,
     };
 

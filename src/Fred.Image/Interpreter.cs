@@ -33,11 +33,31 @@ public static class Interpreter
         var d = obs.FirstOrDefault(o => o.Letter == 'D');
         if (d is null)
         {
+            if (stoppedHere && shutdown && r.Plan.WriteAt is not null)
+                return WriteSteps.ShutdownAfter(r);
             if (stoppedHere && shutdown) return new Answered(c.Id, [new StepAnswer(new Outcome(OutcomeKind.Shutdown), s0, [])]);
             return new DutBroke(c.Id, "harness", stoppedHere ? "the emulator stopped before the case's first event reached the harness"
                 : "the harness printed no observation for the case");
         }
         var steps = new List<StepAnswer>();
+        if (r.Plan.WriteAt is { } writeAt)
+        {
+            // A WRMSR or MOV CR4 ran first: its #GP ends the case; otherwise the event after it shows what it left.
+            var (written, afterWrite, faulted) = WriteSteps.Answer(s0, writeAt, d);
+            if (faulted) return new Answered(c.Id, [written]);
+            if (r.Plan.First == FirstStep.Write)
+            {
+                if (!IsProbe(d) || d.Frame(1) != s0.Rip + 1)
+                    return new DutBroke(c.Id, "harness", $"after the write the INT3 at RIP did not run: {Describe(d)}");
+                // The INT3 at RIP: its frame gives the context the write left.
+                return new Answered(c.Id, [new StepAnswer(Outcome.Completed, afterWrite with
+                {
+                    Rip = d.Frame(1) - 1, Rsp = d.Frame(4), Rflags = d.Frame(3), Rax = d[ObsField.Rax], Rcx = d[ObsField.Rcx], R11 = d[ObsField.R11],
+                }, [])]);
+            }
+            steps.Add(written);
+            s0 = afterWrite;
+        }
         MachineState s1;
         switch (r.Plan.First)
         {
@@ -71,7 +91,7 @@ public static class Interpreter
     public static Event EventOf(Observation o) =>
         new((EventType)((o.Frame(5) >> 48) & 0xF), (byte)(o.Frame(5) >> 32), o.Frame(0), o.Frame(6), (byte)(o.Frame(5) >> 60));
 
-    static bool IsProbe(Observation o) => EventOf(o) is { Type: EventType.SoftwareException, Vector: Vector.BP };
+    internal static bool IsProbe(Observation o) => EventOf(o) is { Type: EventType.SoftwareException, Vector: Vector.BP };
 
     /// <summary>A delivery: the handler's registers, and the frame as the quadwords written.</summary>
     static (StepAnswer, MachineState) Delivered(MachineState before, Observation o)

@@ -114,7 +114,8 @@ public class ImageTests
         { "code in the harness", c => c with { Initial = c.Initial with { Rip = 0x40_1000 } }, "outside the harness" },
         { "nested", c => c with { Steps = [new DeliverStep(Event.PageFault(0, 0x1000_0000) with { Nested = true })] }, "nested" },
         { "nmi source", c => c with { Steps = [new DeliverStep(Event.NonMaskable(1))] }, "NMI-source" },
-        { "wrmsr", c => c with { Steps = [new WrmsrStep(Msr.FredConfig, 0)] }, "cannot be run" },
+        { "wrmsr of STAR", c => c with { Steps = [new WrmsrStep(Msr.Star, 0)] }, "gives back only" },
+        { "wrmsr moving the entry point into the harness", c => c with { Steps = [new WrmsrStep(Msr.FredConfig, 0)] }, "new entry point" },
         { "int3 then wrmsr", c => c with { Steps = [new ExecuteStep([0xCC]), new WrmsrStep(Msr.FredConfig, 0)] }, "second step" },
         { "bad #PF code", c => c with { Steps = [new DeliverStep(Event.PageFault(0x10, 0x1000_0000))] }, "P, W and U" },
         { "not an event instruction", c => c with { Steps = [new ExecuteStep([0x90])] }, "not an instruction" },
@@ -168,6 +169,18 @@ public class ImageTests
             .. Enumerable.Range(0, 8).Select(i => handler.Memory.Peek(handler.Rsp + 8UL * (ulong)i, 8)),
         ]);
         var first = r.Case.Steps[0].Apply(s);
+        if (r.Plan.WriteAt is { } writeAt)
+        {
+            // The write's #GP at the WRMSR or MOV before RIP; else the INT3 at RIP, or the case's event after the write.
+            if (first.Outcome.Kind == OutcomeKind.Fault) obs.Add(Seen('D', Delivery.Deliver(s with { Rip = writeAt }, first.Outcome.Event).State));
+            else if (r.Case.Steps.Count == 1) obs.Add(Seen('D', new ExecuteStep([0xCC]).Apply(first.State).State));
+            else
+            {
+                var ev = r.Case.Steps[1].Apply(first.State);
+                obs.Add(Seen('D', ev.Outcome.Kind == OutcomeKind.Completed ? new ExecuteStep([0xCC]).Apply(ev.State).State : ev.State));
+            }
+            return obs;
+        }
         if (r.Plan.First == FirstStep.Eret)
         {
             var probe = first.Outcome.Kind == OutcomeKind.Returned ? new ExecuteStep([0xCC]).Apply(first.State).State

@@ -175,12 +175,13 @@ public class RealExceptionTests
         var realized = Enumerable.Range(0, 600).Select(i => CaseRealizer.Realize(Campaign.Generate(shape, 9, i)).Case).OfType<Realized>().ToArray();
         var events = ImageCoverage.Events(realized).ToDictionary(e => e.Event, e => e.Cases);
         Assert.Equal(realized.Length, events.Values.Sum());
-        foreach (var name in new[] { "#SS", "#AC", "#NM", "#DB (single step)", "#PF", "external interrupt", "INT n (instruction)", "ERETS" })
+        foreach (var name in new[] { "#SS", "#AC", "#NM", "#DB (single step)", "#PF", "external interrupt", "INT n (instruction)", "ERETS", "MOV CR4", "WRMSR IA32_FRED_CONFIG" })
             Assert.True(events.GetValueOrDefault(name) > 0, $"no realised case raises {name}");
         var rules = ImageCoverage.Rules(realized);
         Assert.Equal(SpecRules.All.Select(r => r.Id), rules.Select(r => r.Rule));
         var by = rules.ToDictionary(r => r.Rule, r => r.Cases);
         Assert.True(by["FRED-DATA-02"] > 0 && by["FRED-DATA-03"] > 0 && by["FRED-DELIV-05"] > 0);
+        Assert.True(by["FRED-MSR-02"] > 0 && by["FRED-MSR-04"] > 0 && by["FRED-MSR-09"] > 0 && by["FRED-MSR-10"] > 0);
         Assert.Equal(0, by["FRED-IMG-01"]);       // no case exercises the image's own format
     }
 }
