@@ -40,6 +40,8 @@ public readonly record struct MachineState
     public const ulong Cr4Fred = 1UL << 32;
     /// <summary>CR4.PAE.</summary>
     public const ulong Cr4Pae = 1UL << 5;
+    /// <summary>CR4.LA57 (bit 12): 57-bit linear addresses, 5-level paging; cannot change while IA-32e mode is active.</summary>
+    public const ulong Cr4La57 = 1UL << 12;
     /// <summary>EFER.LMA.</summary>
     public const ulong EferLma = 1UL << 10;
     /// <summary>EFER.LME.</summary>

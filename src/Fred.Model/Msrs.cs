@@ -130,7 +130,8 @@ public static class ControlRegisters
         bool bad = s.Cpl != 0
                    || (value & ~Cr4Defined) != 0
                    || ((value & MachineState.Cr4Fred) != 0 && !lma)
-                   || (lma && (value & MachineState.Cr4Pae) == 0);
+                   || (lma && (value & MachineState.Cr4Pae) == 0)
+                   || (lma && ((value ^ s.Cr4) & MachineState.Cr4La57) != 0);   // 4- or 5-level paging is fixed in IA-32e mode
         return bad ? StepResult.Unchanged(s, Outcome.Faulted(Event.GeneralProtection())) : new(s with { Cr4 = value }, Outcome.Completed);
     }
 }

@@ -75,18 +75,30 @@ public class MsrTests
 
     [Fact]
     [Trait("Rule", "FRED-MSR-09")]
-    public void Mov_cr4_checks_reserved_bits_LMA_and_PAE() =>
+    public void Mov_cr4_checks_reserved_bits_LMA_PAE_and_LA57() =>
         Check(Arb.From(from v in Arbitraries.UInt64 from lma in Gen.Elements(true, false) from cpl in Gen.Elements(0, 3) select (v, lma, cpl)), t =>
         {
             var (v, lma, cpl) = t;
             var s = World.Kernel() with { Efer = lma ? MachineState.EferLma | MachineState.EferLme : 0 };
             if (cpl == 3) s = s with { Cs = Selectors.UserCs };
             const ulong defined = 0x7FFFUL | (0x3FFUL << 16) | (1UL << 27) | (1UL << 28) | (1UL << 32);
-            bool ok = cpl == 0 && (v & ~defined) == 0 && !((v & (1UL << 32)) != 0 && !lma) && !(lma && (v & (1UL << 5)) == 0);
+            bool ok = cpl == 0 && (v & ~defined) == 0 && !((v & (1UL << 32)) != 0 && !lma) && !(lma && (v & (1UL << 5)) == 0)
+                      && !(lma && ((v ^ s.Cr4) & (1UL << 12)) != 0);                  // LA57 fixed while LMA = 1
             var r = ControlRegisters.MovToCr4(s, v);
             ExpectEqual(ok ? OutcomeKind.Completed : OutcomeKind.Fault, r.Outcome.Kind, $"MOV CR4 <- 0x{v:X} (LMA={lma}, CPL={cpl})", () => "");
             Expect(ok ? r.State.Cr4 == v : r.State == s, () => $"MOV CR4 <- 0x{v:X}: wrong state after");
         }, cases: 1000);
+
+    [Fact]
+    [Trait("Rule", "FRED-MSR-09")]
+    public void CR4_LA57_cannot_change_in_long_mode_but_can_outside_it()
+    {
+        var s = World.Kernel();
+        Assert.Equal(Outcome.Faulted(Event.GeneralProtection()), ControlRegisters.MovToCr4(s, s.Cr4 | MachineState.Cr4La57).Outcome);
+        var legacy = s with { Efer = 0, Cr4 = MachineState.Cr4Pae };
+        Assert.Equal(OutcomeKind.Completed, ControlRegisters.MovToCr4(legacy, MachineState.Cr4Pae | MachineState.Cr4La57).Outcome.Kind);
+        Assert.Equal(OutcomeKind.Completed, ControlRegisters.MovToCr4(s, s.Cr4 | (1UL << 9)).Outcome.Kind);   // another bit: fine
+    }
 
     [Fact]
     [Trait("Rule", "FRED-MSR-09")]
