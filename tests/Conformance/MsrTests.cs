@@ -76,7 +76,9 @@ public class MsrTests
     [Fact]
     [Trait("Rule", "FRED-MSR-09")]
     public void Mov_cr4_checks_reserved_bits_LMA_PAE_and_LA57() =>
-        Check(Arb.From(from v in Arbitraries.UInt64 from lma in Gen.Elements(true, false) from cpl in Gen.Elements(0, 3) select (v, lma, cpl)), t =>
+        // Half the values keep to the defined bits, so that the checks beyond "reserved bit set" are reached.
+        Check(Arb.From(from raw in Arbitraries.UInt64 from inDefined in Gen.Elements(true, false) from lma in Gen.Elements(true, false) from cpl in Gen.Elements(0, 3)
+                       select (inDefined ? raw & (0x7FFFUL | (0x3FFUL << 16) | (1UL << 27) | (1UL << 28) | (1UL << 32)) : raw, lma, cpl)), t =>
         {
             var (v, lma, cpl) = t;
             var s = World.Kernel() with { Efer = lma ? MachineState.EferLma | MachineState.EferLme : 0 };
