@@ -37,7 +37,14 @@ public static class ImageCoverage
 
     static string Name(Event e) => e.Type switch
     {
-        EventType.HardwareException when e.Vector == Vector.DB => "#DB (single step)",
+        EventType.HardwareException when e.Vector == Vector.DB => (e.EventData & Event.DebugEventDataMask) switch
+        {
+            Event.DebugSingleStep => "#DB (single step)",
+            CaseEvents.Bd => "#DB (general detect)",
+            var d when (d & 3) != 0 => "#DB (instruction breakpoint)",
+            var d when (d & Event.DebugSingleStep) != 0 => "#DB (data breakpoint and single step)",
+            _ => "#DB (data breakpoint)",
+        },
         EventType.HardwareException => Vector.Name(e.Vector),
         EventType.ExternalInterrupt => "external interrupt",
         EventType.Nmi => "NMI",
