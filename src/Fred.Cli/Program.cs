@@ -22,8 +22,10 @@ DUT is "model" (the model DUT shipped with Fred), "mutant:NAME", "bochs" or "boc
 adapter shipped with Fred, with its arguments), "qemu" or "qemu:ARGS" (fred-qemu-dut, the QEMU and KVM adapter, with
 its arguments, e.g. "qemu:--accel kvm"), or any command line that speaks the protocol.
 
-image options: --count N (default 100), --seed S (default 1), --out FILE (required), --replay FILE (an image of
-the one case of a counterexample file, for a bug report); the image prints its observations on port 0xE9
+image options: --count N (default 100), --seed S (default 1), --out FILE (required unless --report-only),
+--replay FILE (an image of the one case of a counterexample file, for a bug report), --report-only (print the
+declines, events and rules of N realised cases without writing an image, which holds at most about 2,900 cases,
+and check that every rule no case reaches is listed as unobservable); the image prints its observations on port 0xE9
 (spec/image-format.md).
 
 run options:
@@ -63,7 +65,7 @@ try
             ["--no-shrink", "--quiet"], ["--dut"])),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], ["--dut-from-file"])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
-        "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], [])),
+        "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], ["--report-only"])),
         "list-rules" => Commands.ListRules(Args.Parse("list-rules", rest, [], [])),
         "list-mutants" => Commands.ListMutants(Args.Parse("list-mutants", rest, [], [])),
         _ => throw new UsageException($"unknown command \"{args[0]}\" (run, replay, zoo, image, list-rules, list-mutants; --help for usage)"),

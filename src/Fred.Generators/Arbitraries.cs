@@ -720,9 +720,10 @@ public static class Arbitraries
         var unmapped = (s.Is64BitMode ? CanonicalAddress.Where(a => a >= 0x1000_0000 && s.Memory.AccessOf(a) == PageAccess.None && (a >> 39) != 0x1FF)
             : Gen.Choose(0x1000, 0x7FFF).Select(p => (ulong)p << 16)).Select(a => (a, 0UL));
         var pageFault =
+            // The GDT and the kernel stacks lie above 4 GiB, out of reach of compatibility mode's 32-bit addresses.
             from target in Gen.Frequency((3, unmapped),
-                (1, Gen.Constant((World.GdtBase + 0x800, 3UL))),                       // write to the read-only GDT page
-                (user ? 1 : 0, Gen.Constant((World.KernelStackBase + 0x100, 1UL))))     // ring 3 touching a supervisor page
+                (s.Is64BitMode ? 1 : 0, Gen.Constant((World.GdtBase + 0x800, 3UL))),                   // write to the read-only GDT page
+                (user && s.Is64BitMode ? 1 : 0, Gen.Constant((World.KernelStackBase + 0x100, 1UL))))   // ring 3 touching a supervisor page
             from write in target.Item2 == 3 ? Gen.Constant(true) : Gen.Elements(false, true)
             let present = target.Item2 != 0
             select (Step)new DeliverStep(Event.PageFault((present ? 1UL : 0) | (write ? 2UL : 0) | (user ? 4UL : 0), target.Item1));
