@@ -34,8 +34,12 @@ public static class ImageCoverage
         {
             var cells = line.Split('|');
             if (cells.Length < 4) continue;
-            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(cells[1], @"FRED-[A-Z]+-\d\d"))
-                result[m.Value] = cells[2].Trim();
+            // "FRED-KRN-01 ... FRED-KRN-16" names the range; other ids stand for themselves.
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(cells[1], @"(FRED-[A-Z]+-)(\d\d)(?: \.\.\. \1(\d\d))?"))
+            {
+                int from = int.Parse(m.Groups[2].Value), to = m.Groups[3].Success ? int.Parse(m.Groups[3].Value) : from;
+                for (int n = from; n <= to; n++) result[$"{m.Groups[1].Value}{n:D2}"] = cells[2].Trim();
+            }
         }
         return result;
     }
