@@ -18,7 +18,7 @@ public sealed record ReplaySettings(IReadOnlyList<string> Files, string? Dut, st
 public sealed record ZooSettings(int Count, ulong Seed, int Batch, string? Markdown, string? Only, bool Quiet);
 
 /// <summary>What <c>image</c> was asked for.</summary>
-public sealed record ImageSettings(int Count, ulong Seed, string Out, string? Replay);
+public sealed record ImageSettings(int Count, ulong Seed, string? Out, string? Replay, bool ReportOnly = false);
 
 /// <summary>The command line of fred-conform (System.CommandLine): its commands, their options and exit statuses.</summary>
 public static class CommandLine
@@ -153,15 +153,17 @@ public static class CommandLine
     {
         var count = Int("--count", "real-event cases in the image", 100, 1, 100_000);
         var seed = U64("--seed", "seed, decimal or 0x hex (default 1)");
-        var output = new Option<string>("--out") { Description = "the disk image to write", HelpName = "FILE", Required = true };
+        var output = new Option<string?>("--out") { Description = "the disk image to write (required unless --report-only)", HelpName = "FILE" };
         var replay = Text("--replay", "FILE", "an image of the one case of this counterexample file, for a bug report");
+        var reportOnly = Flag("--report-only", "print the declines, events and rules of the realised cases without writing an image (which holds " +
+            "at most about 2,900 cases), and check that every rule no case reaches is listed as unobservable (FRED-IMG-04)");
         var c = new Command("image", "Compile generated real-event cases into a bootable disk image; the image prints its observations on port " +
-            "0xE9 (spec/image-format.md).") { count, seed, output, replay };
+            "0xE9 (spec/image-format.md).") { count, seed, output, replay, reportOnly };
         status[c] = """
             0  the image was written
             2  bad usage, an unwritable --out, a counterexample whose case the image cannot raise, or more cases than fit
             """;
-        c.SetAction(p => Guard(() => Commands.Image(new ImageSettings(p.GetValue(count), p.GetValue(seed) ?? 1, p.GetValue(output)!, p.GetValue(replay))), "image"));
+        c.SetAction(p => Guard(() => Commands.Image(new ImageSettings(p.GetValue(count), p.GetValue(seed) ?? 1, p.GetValue(output), p.GetValue(replay), p.GetValue(reportOnly))), "image"));
         return c;
     }
 

@@ -221,8 +221,9 @@ public static class Commands
     /// <summary>image: generated real-event cases compiled into one bootable disk image.</summary>
     public static int Image(ImageSettings a)
     {
-        string output = a.Out;
-        CheckOutputs(null, ("--out", output));
+        bool reportOnly = a.ReportOnly;
+        string output = a.Out ?? (reportOnly && a.Replay is null ? "" : throw new UsageException("image: --out FILE is required (or --report-only)"));
+        if (output.Length > 0) CheckOutputs(null, ("--out", output));
         if (a.Replay is { } file)
         {
             // The smallest image that shows a disagreement: the counterexample's shrunk case alone.
@@ -251,19 +252,24 @@ public static class Commands
             declined++;
             reasons[why!] = reasons.GetValueOrDefault(why!) + 1;
         }
-        var first = Fred.Image.ImageBuilder.Batches(realized).FirstOrDefault() ?? [];
+        var first = reportOnly ? realized : Fred.Image.ImageBuilder.Batches(realized).FirstOrDefault() ?? [];
         if (first.Count < realized.Count)
         {
             Console.Error.WriteLine($"fred-conform: image: only {first.Count} of the {realized.Count} cases fit in one image " +
                 $"({Fred.Image.ImageBuilder.MaxCaseBytes} bytes of case records); give --count {first.Count} or fewer " +
-                "(the bochs DUT splits a batch over several boots by itself)");
+                "(the bochs DUT splits a batch over several boots by itself), or --report-only for the tables alone");
             return 2;
         }
-        var image = Fred.Image.ImageBuilder.Build(realized);
-        File.WriteAllBytes(output, image.Bytes);
-        Console.WriteLine($"{output}: {realized.Count} cases ({declined} generated cases could not be realized and were skipped), " +
-            $"{image.Bytes.Length} bytes, disk geometry {image.Cylinders}/{Fred.Image.Layout.Heads}/{Fred.Image.Layout.SectorsPerTrack}, " +
-            $"{Fred.Image.Layout.GuestMegabytes} MiB of guest memory; output on port 0xE9");
+        if (reportOnly)
+            Console.WriteLine($"{realized.Count} cases ({declined} generated cases could not be realized and were skipped); no image written (--report-only)");
+        else
+        {
+            var image = Fred.Image.ImageBuilder.Build(realized);
+            File.WriteAllBytes(output, image.Bytes);
+            Console.WriteLine($"{output}: {realized.Count} cases ({declined} generated cases could not be realized and were skipped), " +
+                $"{image.Bytes.Length} bytes, disk geometry {image.Cylinders}/{Fred.Image.Layout.Heads}/{Fred.Image.Layout.SectorsPerTrack}, " +
+                $"{Fred.Image.Layout.GuestMegabytes} MiB of guest memory; output on port 0xE9");
+        }
         foreach (var (why, n) in reasons.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
             Console.WriteLine($"  declined {n,5}: {why}");
         Console.WriteLine();
@@ -278,6 +284,14 @@ public static class Commands
         Console.WriteLine();
         Console.WriteLine($"{rules.Count - none.Length} of {rules.Count} rules realised; {none.Length} with no realised case:");
         foreach (var line in none.Chunk(6)) Console.WriteLine("  " + string.Join(" ", line));
+        // Every rule is either reached or listed, with its reason, as one a boot image cannot observe (image-format.md).
+        var unobservable = Fred.Image.ImageCoverage.Unobservable();
+        var unexplained = none.Where(id => !unobservable.ContainsKey(id)).ToArray();
+        var reachedButListed = rules.Where(r => r.Cases > 0 && unobservable.ContainsKey(r.Rule)).Select(r => r.Rule).ToArray();
+        Console.WriteLine();
+        Console.WriteLine($"{none.Length - unexplained.Length} of them listed as unobservable by an image (spec/image-format.md, FRED-IMG-04); " +
+            (unexplained.Length == 0 ? "none unexplained" : $"reached by no case and not listed: {string.Join(" ", unexplained)}"));
+        if (reachedButListed.Length > 0) Console.WriteLine($"listed as unobservable but reached: {string.Join(" ", reachedButListed)}");
         return 0;
     }
 

@@ -276,7 +276,8 @@ public static class Comparator
                 if (Any(~FrameWords.CsDefinedMask(r)) || (!f5 && Any(FrameWords.CsDefinedMask(r) & ~0x3_FFFFUL))) yield return csLayout;
                 break;
             case "ss_word":
-                if (Any(0xFFFF | (1UL << 56) | ~FrameWords.SsDefinedMask(r)) || (f5 && Any(7UL << 16))) yield return ssLayout;
+                if (Any(0xFFFF | (1UL << 56) | ~FrameWords.SsDefinedMask(r)) || (f5 && Any(6UL << 16))) yield return ssLayout;
+                if (f5 && Any(1UL << 16)) yield return "FRED-FRAME-10";          // the STI bit
                 if (Any((0xFFUL << 32) | (0xFUL << 48)))
                 {
                     yield return "FRED-TYPE-01";

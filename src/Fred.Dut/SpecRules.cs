@@ -22,6 +22,13 @@ public static partial class SpecRules
     /// <summary>The title of a rule id, or the id itself.</summary>
     public static string Title(string id) => All.FirstOrDefault(r => r.Id == id)?.Title ?? id;
 
+    /// <summary>The text of one spec file built into this assembly ("image-format.md"), or null.</summary>
+    public static string? Text(string file)
+    {
+        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("spec/" + file);
+        return s is null ? null : new StreamReader(s).ReadToEnd();
+    }
+
     static SpecRule[] Load()
     {
         var asm = Assembly.GetExecutingAssembly();

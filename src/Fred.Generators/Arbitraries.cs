@@ -659,6 +659,7 @@ public static class Arbitraries
         from regs in Gen.ArrayOf(UInt64, 4)
         from gs in Gen.ArrayOf(CanonicalAddress, 2)
         from broken in Gen.Frequency((6, Gen.Constant(-1)), (1, Level))   // one level's stack unmapped: faults during delivery
+        from blocking in RealBlocking
         let f = (flags & ~MachineState.FlagTf & ~MachineState.FlagIf) | (interruptsOn ? MachineState.FlagIf : 0)
         // The image keeps the low 256 MiB for itself: an entry point there moves to the default one.
         let entry = msrs.Config.EntryPoint < 0x1000_0000 ? msrs.Config.Value - msrs.Config.EntryPoint + World.DefaultEntry : msrs.Config.Value
@@ -678,13 +679,35 @@ public static class Arbitraries
                 ? kernel with { Cs = Selectors.User32Cs, Ss = Selectors.UserDs, Is64BitMode = false, Rip = World.ImageUserCode32 + (ulong)ripOffset,
                     Rsp = World.CompatStackBase + (ulong)rspOffset, Memory = kernel.Memory.Map(World.CompatStackBase, World.StackRegion, PageAccess.UserData) }
                 : kernel with { Cs = Selectors.UserCs, Ss = Selectors.UserDs, Rip = World.ImageUserCode + (ulong)ripOffset, Rsp = World.UserStackBase + (ulong)rspOffset }
-        select common with { Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3] });
+        select common with
+        {
+            Rflags = f, Rax = regs[0], Rcx = regs[1], R11 = regs[2], GsBase = gs[0], KernelGsBase = gs[1], Cr2 = regs[3],
+            // CR4.OSFXSR and OSXMMEXCPT as Linux has them, half the time (#XM needs them); blocking by STI in ring 0 with IF set
+            // (ERETS sets it, ERETU never), blocking by NMI anywhere.
+            Cr4 = common.Cr4 | (blocking.Sse ? RealSseCr4 : 0),
+            StiBlocked = blocking.Sti && ring == 0 && interruptsOn,
+            NmiBlocked = blocking.Nmi,
+        });
+
+    /// <summary>CR4.OSFXSR and CR4.OSXMMEXCPT: SSE instructions run and unmasked SIMD exceptions raise #XM.</summary>
+    public const ulong RealSseCr4 = (1UL << 9) | (1UL << 10);
+
+    /// <summary>The SSE bits of CR4 (half the time), blocking by STI and by NMI (one context in eight each) of a real-event context.</summary>
+    static Gen<(bool Sse, bool Sti, bool Nmi)> RealBlocking { get; } =
+        from sse in Bool
+        from sti in Gen.Frequency((7, Gen.Constant(false)), (1, Gen.Constant(true)))
+        from nmi in Gen.Frequency((7, Gen.Constant(false)), (1, Gen.Constant(true)))
+        select (sse, sti, nmi);
 
     /// <summary>An event a boot image raises for real from a context: an event instruction, #DE, #UD, #NM, #SS, #GP, #AC, #PF, an interrupt, or with TF set the single-step #DB.</summary>
     public static Gen<Step> RealEvent(MachineState s)
     {
         // With TF set the event is the single-step trap after the instruction before RIP (the image runs a NOP there).
-        if ((s.Rflags & MachineState.FlagTf) != 0) return Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: Event.DebugSingleStep)));
+        if ((s.Rflags & MachineState.FlagTf) != 0)
+            return Gen.Frequency(
+                (3, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: Event.DebugSingleStep)))),
+                // A data breakpoint (DR2/DR3) hit by the same instruction as the step: B2/B3 with BS.
+                (s.StiBlocked ? 0 : 1, DataBreakpoints.Select(b => (Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: b | Event.DebugSingleStep)))));
         var insn =
             from opcode in Gen.Frequency(
                 (4, Gen.Choose(0, 255).Select(n => new byte[] { 0xCD, (byte)n })),
@@ -697,9 +720,10 @@ public static class Arbitraries
         var unmapped = (s.Is64BitMode ? CanonicalAddress.Where(a => a >= 0x1000_0000 && s.Memory.AccessOf(a) == PageAccess.None && (a >> 39) != 0x1FF)
             : Gen.Choose(0x1000, 0x7FFF).Select(p => (ulong)p << 16)).Select(a => (a, 0UL));
         var pageFault =
+            // The GDT and the kernel stacks lie above 4 GiB, out of reach of compatibility mode's 32-bit addresses.
             from target in Gen.Frequency((3, unmapped),
-                (1, Gen.Constant((World.GdtBase + 0x800, 3UL))),                       // write to the read-only GDT page
-                (user ? 1 : 0, Gen.Constant((World.KernelStackBase + 0x100, 1UL))))     // ring 3 touching a supervisor page
+                (s.Is64BitMode ? 1 : 0, Gen.Constant((World.GdtBase + 0x800, 3UL))),                   // write to the read-only GDT page
+                (user && s.Is64BitMode ? 1 : 0, Gen.Constant((World.KernelStackBase + 0x100, 1UL))))   // ring 3 touching a supervisor page
             from write in target.Item2 == 3 ? Gen.Constant(true) : Gen.Elements(false, true)
             let present = target.Item2 != 0
             select (Step)new DeliverStep(Event.PageFault((present ? 1UL : 0) | (write ? 2UL : 0) | (user ? 4UL : 0), target.Item1));
@@ -710,17 +734,42 @@ public static class Arbitraries
             (1, Gen.Constant((Step)new DeliverStep(Event.InvalidOpcode))),
             (3, pageFault),
             (3, Gen.Choose(32, 255).Select(v => (Step)new DeliverStep(Event.Interrupt((byte)v)))),
-            (1, Gen.Constant((Step)new DeliverStep(Event.NonMaskable()))),
+            // Not while NMIs are blocked (the NMI would stay pending past the case) nor in an STI shadow (the SDM lets a
+            // processor hold NMIs off there): the image declines both.
+            (s.NmiBlocked || s.StiBlocked ? 0 : 1, Gen.Constant((Step)new DeliverStep(Event.NonMaskable()))),
         };
         all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.NM)))));   // an x87 instruction with CR0.TS set
         // #AC: ring 3 with RFLAGS.AC set (UserRflags sets it half the time; the image runs with CR0.AM set, as Linux does).
         if (user && (s.Rflags & MachineState.FlagAc) != 0) all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.AC)))));
+        all.AddRange(RealDebugAndFloatingPoint(s));
         if (s.Is64BitMode)
         {
             all.Add((1, Gen.Constant((Step)new DeliverStep(Event.GeneralProtection()))));
             all.Add((1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.SS)))));
         }
         return Gen.Frequency(all.ToArray());
+    }
+
+    /// <summary>B2, B3 or both: data breakpoints (the image programs DR2 and DR3 as data breakpoints).</summary>
+    static Gen<ulong> DataBreakpoints { get; } = Gen.Elements(4UL, 8UL, 12UL);
+
+    /// <summary>
+    /// The #DB of the debug registers and the floating-point exceptions a boot image raises for real: with RF clear, an
+    /// instruction breakpoint (B0, B1 or both, a fault at RIP), a data breakpoint (B2, B3 or both, a trap after the
+    /// instruction before RIP, not in an STI shadow) and in ring 0 general detect (BD); #MF; #XM when CR4 has
+    /// OSFXSR and OSXMMEXCPT.
+    /// </summary>
+    static IEnumerable<(int, Gen<Step>)> RealDebugAndFloatingPoint(MachineState s)
+    {
+        static Gen<Step> Db(Gen<ulong> data) => data.Select(d => (Step)new DeliverStep(Event.Exception(Model.Vector.DB, eventData: d)));
+        if ((s.Rflags & MachineState.FlagRf) == 0)
+        {
+            yield return (1, Db(Gen.Elements(1UL, 2UL, 3UL)));
+            if (!s.StiBlocked) yield return (1, Db(DataBreakpoints));
+            if (s.Cpl == 0) yield return (1, Db(Gen.Constant(1UL << 13)));
+        }
+        yield return (1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.MF))));
+        if ((s.Cr4 & RealSseCr4) == RealSseCr4) yield return (1, Gen.Constant((Step)new DeliverStep(Event.Exception(Model.Vector.XF))));
     }
 
     /// <summary>The state with every IA32_FRED_RSPn that points at the unmapped stack moved back to its level's stack.</summary>
@@ -737,11 +786,12 @@ public static class Arbitraries
     public static Gen<Scenario> RealEventScenario { get; } = Gen.Frequency<Scenario>(
         (4, from context in RealContext
             from stepping in Gen.Frequency((15, Gen.Constant(false)), (1, Gen.Constant(true)))
-            // The state right after an instruction with TF set: RF clear, and the single-step trap is due.
-            let s0 = stepping ? context with { Rflags = (context.Rflags | MachineState.FlagTf) & ~MachineState.FlagRf } : context
+            // The state right after an instruction with TF set: RF clear, and the single-step trap is due (no STI shadow:
+            // the instruction before RIP is not an STI).
+            let s0 = stepping ? context with { Rflags = (context.Rflags | MachineState.FlagTf) & ~MachineState.FlagRf, StiBlocked = false } : context
             from e in RealEvent(s0)
             from back in Gen.Elements(false, true)
-            let masked = e is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s0.Rflags & MachineState.FlagIf) == 0
+            let masked = e is DeliverStep { Event.Type: EventType.ExternalInterrupt } && ((s0.Rflags & MachineState.FlagIf) == 0 || s0.StiBlocked)
             let eret = back && !masked && !(e is ExecuteStep { Bytes: [.., 0xCE] } && (s0.Rflags & MachineState.FlagOf) == 0)
             // The image observes an ERET, a masked interrupt or an INTO that raises nothing through an INT3 probe,
             // which needs every stack: those cases keep their stacks whole.
@@ -751,8 +801,8 @@ public static class Arbitraries
             let s = WithEveryStackMapped(s1)                                    // the ERET's outcome is observed by a probe
             from e in RealEvent(s)
             let r = e.Apply(s)
-            // After an NMI the frame's context has NMIs blocked, which the image cannot set up: such an ERET is not generated.
-            where r.Outcome.Kind == OutcomeKind.Delivered && !r.State.NmiBlocked
+            // After an NMI the frame's context has NMIs blocked: the image enters it with NMIs blocked (FRED-IMG-02).
+            where r.Outcome.Kind == OutcomeKind.Delivered
             from ripOffset in Gen.Choose(0, 0xFF0)
             from breakage in Gen.Frequency((2, Gen.Constant<(int Slot, Func<ulong, MachineState, ulong> Break)?>(null)),
                 (2, Breakage(s.Cpl == 3).Select(b => ((int, Func<ulong, MachineState, ulong>)?)b)),
@@ -774,10 +824,14 @@ public static class Arbitraries
     public static Gen<Scenario> RealWriteScenario =>
         from c in RealContext
         where c.Is64BitMode
-        let s = WithEveryStackMapped(c) with { Rflags = c.Rflags & ~MachineState.FlagRf }
+        // No STI shadow: the write runs before RIP, so the shadow could not cover the case's first instruction.
+        let s = WithEveryStackMapped(c) with { Rflags = c.Rflags & ~MachineState.FlagRf, StiBlocked = false }
         from w in RealWrite(s)
         let r = w.Apply(s)
-        from e in RealEvent(r.State).Where(st => st is not DeliverStep { Event.Type: EventType.ExternalInterrupt or EventType.Nmi })
+        // The event that shows the write's effect is raised by an instruction at RIP; the #DB of the debug registers,
+        // #MF and #XM need setup code of their own before RIP, where the write runs.
+        from e in RealEvent(r.State).Where(st => st is not DeliverStep { Event.Type: EventType.ExternalInterrupt or EventType.Nmi }
+                                                 and not DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.DB or Vector.MF or Vector.XF } })
         select r.Outcome.Kind == OutcomeKind.Completed ? new Scenario(s, [w, e]) : new Scenario(s, [w]);
 
     /// <summary>CR4 bits a boot image may flip (every 64-bit FRED processor has them; the harness survives them).</summary>

@@ -55,15 +55,19 @@ public static class CaseRealizer
         Require((s.Cr4 & MachineState.Cr4Fred) != 0 && (s.Cr4 & MachineState.Cr4Pae) != 0, "CR4 must have FRED and PAE set");
         Require((s.Cr4 & MachineState.Cr4Cet) == 0 && s.Cet.SCet == 0 && s.Cet.UCet == 0, "CET is not supported by the image");
         Require((s.Efer & 0x500) == 0x500 && (s.Efer & ~0xD01UL) == 0, "EFER must be LME|LMA with only SCE and NXE besides");
-        Require(!s.NmiBlocked && !s.StiBlocked && !s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
-            "NMI blocking, STI blocking, a pending single step, enclave mode and the IBT tracker cannot be set up");
+        Require(!s.PendingSingleStep && !s.InEnclave && !s.Cet.SupervisorTrackerWaiting,
+            "a pending single step, enclave mode and the IBT tracker cannot be set up");
         Require(s.Star == Selectors.LinuxStar, "IA32_STAR must be Linux's (the image's GDT is Linux's)");
         // A WRMSR or MOV CR4 first runs in code the harness enters before RIP; the case's event, if any, follows it.
         Require(c.Steps.Count > 0, "a case with no step has nothing to raise");
         Step? write = WriteSteps.IsWrite(c.Steps[0]) ? c.Steps[0] : null;
         var steps = write is null ? c.Steps : c.Steps.Skip(1).ToArray();
         bool singleStep = steps.Count > 0 && IsSingleStepTrap(steps[0]);
-        Require((s.Rflags & MachineState.FlagTf) == 0 || singleStep, "RFLAGS.TF is realized only for the single-step #DB after a NOP");
+        // The debug-register, x87 and SSE events (CaseEvents.cs): how they are raised, or why not.
+        var setup = steps.Count > 0 ? CaseEvents.Of(steps[0], s) : null;
+        Require(write is null || setup is null, "after a WRMSR or MOV CR4 the image raises no debug-register, x87 or SSE event");
+        Require((s.Rflags & MachineState.FlagTf) == 0 || singleStep || setup is { AllowsTf: true },
+            "RFLAGS.TF is realized only for the single-step #DB after a NOP, or with a data breakpoint on the instruction before RIP");
         int cpl = s.Cpl;
         if (cpl == 3)
         {
@@ -86,16 +90,19 @@ public static class CaseRealizer
         // delivery of its INT3 probe, which needs a working stack.
         // The write's effect on the MSRs, as far as the pages the case needs depend on it.
         var sw = write is null ? s : WriteSteps.After(write, s);
+        bool interruptMasked = steps.Count > 0 && steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt }
+                               && ((s.Rflags & MachineState.FlagIf) == 0 || s.StiBlocked);
         bool probed = steps.Count == 0 || steps.Any(st => st is EretuStep or EretsStep)
-            || (steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0)
+            || interruptMasked
             || (steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0);
         if (probed)
             Require(new[] { sw.Fred.Rsp0, sw.Fred.Rsp1, sw.Fred.Rsp2, sw.Fred.Rsp3 }.All(r => sw.Memory.AccessOf(r - 8) != PageAccess.None),
                 "the INT3 probe (after an ERET, a write, a masked interrupt or an INTO that raises nothing) needs every stack mapped");
-        var (first, trigger) = steps.Count == 0 ? (FirstStep.Write, Array.Empty<byte>()) : FirstOf(steps[0], s);
+        var (first, trigger) = steps.Count == 0 ? (FirstStep.Write, Array.Empty<byte>())
+            : setup is { } su ? (FirstStep.Instruction, su.Code) : FirstOf(steps[0], s);
         // A single-step trap follows the instruction before RIP: a NOP there takes the case to its state, changing only RIP
-        // (and RF, which the state has clear), and the harness enters at the NOP.
-        int lead = singleStep ? trigger.Length : 0;
+        // (and RF, which the state has clear), and the harness enters at the NOP. A data breakpoint's trap follows its FLD.
+        int lead = singleStep ? trigger.Length : setup?.Lead ?? 0;
         ulong? writeAt = null;
         if (write is not null)
         {
@@ -107,13 +114,13 @@ public static class CaseRealizer
             trigger = [.. w.Lead, .. trigger];
             lead = w.Lead.Length;
         }
+        ulong blocking = CaseEvents.BlockingMode(s, steps.Count > 0 ? steps[0] : write!, lead);
         bool thenEret = false;
         if (write is null && c.Steps.Count == 2)
         {
             Require(first != FirstStep.Eret && c.Steps[1] is EretuStep or EretsStep, "the second step must be ERETU or ERETS after an event");
             // IF masks external interrupts only; an NMI is delivered whatever IF is (FRED-TYPE-04).
-            Require(!(c.Steps[0] is DeliverStep { Event.Type: EventType.ExternalInterrupt } && (s.Rflags & MachineState.FlagIf) == 0),
-                "an ERET after a masked interrupt has nothing to return from");
+            Require(!interruptMasked, "an ERET after a masked interrupt has nothing to return from");
             Require(!(c.Steps[0] is ExecuteStep { Bytes: [.., 0xCE] } && (s.Rflags & MachineState.FlagOf) == 0), "an ERET after an INTO that raises nothing has nothing to return from");
             thenEret = true;
         }
@@ -175,8 +182,8 @@ public static class CaseRealizer
         };
         ulong after = !thenEret ? Record.AfterEnd : c.Steps[1] is EretuStep ? Record.AfterEretu : Record.AfterErets;
         bool ts = steps.Count > 0 && steps[0] is DeliverStep { Event: { Type: EventType.HardwareException, Vector: Vector.NM } };
-        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8),
-            s with { Rip = entry0 }, icr, after, msrs);
+        var rec = b.Finish(c.Id, (user ? Record.ModeUser : 0) | (nmi ? Record.ModeNmi : 0) | (ts ? Record.ModeTs : 0) | ((ulong)s.StackLevel << 8)
+            | (setup?.Mode ?? 0) | blocking, s with { Rip = entry0 }, icr, after, msrs, setup?.DebugRegisters);
         return (new Realized(c, new CasePlan(first, thenEret, trigger.Length - lead, trigger, entry0, writeAt), rec), null);
     }
 

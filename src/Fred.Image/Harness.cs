@@ -111,6 +111,7 @@ public static class Harness
         a.mov(rdi, Layout.Apic + 0x80);
         a.mov(__dword_ptr[rdi], 0);                 // TPR 0
         a.call(setHarnessMsrs);
+        CaseEvents.EmitInit(a);
         // CR0 as Linux has it: MP and NE set, EM clear (x87 instructions run, and raise #NM only with TS set), and AM set
         // (ring 3 with RFLAGS.AC checks alignment: #AC).
         a.mov(rax, cr0);
@@ -190,8 +191,8 @@ public static class Harness
         a.mov(ecx, 0x1D0);
         a.wrmsr();
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Enter);
-        a.bt(__qword_ptr[rbx + 8 * Record.Mode], 1);
-        a.jc(climbNmi);
+        a.test(__qword_ptr[rbx + 8 * Record.Mode], (int)(Record.ModeNmi | Record.ModeNmiBlocked));
+        a.jnz(climbNmi);
         a.int1();
         a.jmp(shutdown);                            // not reached
         a.Label(ref climbNmi);
@@ -333,6 +334,7 @@ public static class Harness
         a.bts(rax, 3);                              // CR0.TS: the case's x87 instruction raises #NM
         a.mov(cr0, rax);
         a.Label(ref noTs);
+        CaseEvents.EmitSetup(a);
         a.mov(rax, __qword_ptr[rbx + 8 * Record.Icr]);
         a.test(rax, rax);
         a.jz(noIcr);
@@ -360,6 +362,7 @@ public static class Harness
         a.shl(rax, 17);                             // ModeNmi (bit 1) to the SS word's NMI bit (18): unblock NMIs
         a.or(rax, __qword_ptr[rbx + 8 * Record.Ss]);
         a.mov(__qword_ptr[rdi + 40], rax);
+        CaseEvents.EmitEntryFrame(a);
         a.mov(__qword_ptr[rdi + 48], 0);
         a.mov(__qword_ptr[rdi + 56], 0);
         a.mov(__qword_ptr[Globals.Phase], (int)Phase.Case);
@@ -385,6 +388,7 @@ public static class Harness
         a.mov(rax, __qword_ptr[Globals.HarnessCr4]);
         a.mov(cr4, rax);
         a.clts();
+        CaseEvents.EmitCleanup(a);
         a.call(setHarnessMsrs);
         // EOI until nothing is in service (an interrupt taken inside a handler leaves a second one); harmless when empty.
         a.mov(rdi, Layout.Apic + 0xB0);

@@ -20,6 +20,13 @@ public static class Globals
     public const ulong EntryRsp = Layout.Globals + 0x78;
     public const ulong HarnessCr4 = Layout.Globals + 0x80;
     public const ulong SaveR9 = Layout.Globals + 0x88;
+    // ---- the debug-register, x87 and SSE events (CaseEvents.cs) ----
+    /// <summary>FCW a case with <see cref="Record.ModeX87Pending"/> runs with: every x87 exception masked but ZE.</summary>
+    public const ulong X87Fcw = Layout.Globals + 0x90;
+    /// <summary>MXCSR a case with <see cref="Record.ModeSimd"/> runs with: every SIMD exception masked but IE.</summary>
+    public const ulong SimdMxcsr = Layout.Globals + 0x98;
+    /// <summary>MXCSR after FNINIT/reset (0x1F80), restored after every case.</summary>
+    public const ulong DefaultMxcsr = Layout.Globals + 0xA0;
     /// <summary>The observation block: <see cref="Observation.FieldCount"/> quadwords.</summary>
     public const ulong Obs = Layout.Globals + 0x100;
     /// <summary>The harness's own MSR settings: a count, then (msr, value) pairs.</summary>
@@ -50,7 +57,24 @@ public static class Record
 {
     public const int Length = 0, Index = 1, Mode = 2, Pml4 = 3, Rip = 4, Rsp = 5, Rflags = 6, Cs = 7, Ss = 8, Rax = 9, Rcx = 10,
         R11 = 11, Cr2 = 12, Cr4 = 13, Gdtr = 14, Icr = 16, After = 17, Delta = 18, MsrCount = 19, Msrs = 20, MaxMsrs = 12,
-        Program = Msrs + 2 * MaxMsrs;
+        // ---- the debug registers (CaseEvents.cs): DR0..DR3, then DR7 ----
+        Dr0 = Msrs + 2 * MaxMsrs, Dr7 = Dr0 + 4,
+        Program = Dr7 + 1;
+
+    // ---- mode bits of the debug-register, x87, SSE and blocking cases (CaseEvents.cs) ----
+    /// <summary>Mode bit 12: the harness loads DR0..DR3 and DR7 from the record (after DR6 is cleared); clears DR7 after.</summary>
+    public const ulong ModeDebug = 1UL << 12;
+    /// <summary>Mode bit 13: FNINIT, FCW <see cref="Globals.X87Fcw"/>, and 1/0 (FDIV): an unmasked x87 exception is pending.</summary>
+    public const ulong ModeX87Pending = 1UL << 13;
+    /// <summary>Mode bit 14: MXCSR <see cref="Globals.SimdMxcsr"/> and XMM0 zeroed, so DIVSS XMM0, XMM0 raises #XM.</summary>
+    public const ulong ModeSimd = 1UL << 14;
+    /// <summary>Mode bit 15: enter with the frame's STI bit set (ERETS, IF = 1): blocking by STI for the first instruction.</summary>
+    public const ulong ModeSti = 1UL << 15;
+    /// <summary>
+    /// Mode bit 16: NMIs stay blocked in the case. The harness climbs with an NMI of its own (as for
+    /// <see cref="ModeNmi"/>) and enters with the frame's NMI bit clear, so they stay blocked until it finishes the case.
+    /// </summary>
+    public const ulong ModeNmiBlocked = 1UL << 16;
 
     /// <summary>Mode bit 0: enter the case with ERETU (ring 3); otherwise ERETS.</summary>
     public const ulong ModeUser = 1;

@@ -28,6 +28,12 @@ public static class Interpreter
         // the harness later, for example), so it is named first.
         if (obs.FirstOrDefault(o => o.Letter == 'D' && h.EnterAt.Contains(o.Frame(1)) && (o.Frame(2) & 0xFFFF) == Selectors.KernelCs) is { } entry)
             return new DutBroke(c.Id, "harness", $"the harness's ERET into the case's context raised {Describe(entry)}");
+        // An event whose frame RIP is one of the harness's entry stubs interrupted the harness itself, right after another
+        // delivery: an interrupt accepted there although that delivery cleared IF (docs/bochs-findings.md, finding 5),
+        // typically one that blocking by STI held off until the INT3 probe. It is not the case's event.
+        ulong stubs = s0.Fred.Config.EntryPoint;
+        if (r.Plan.First != FirstStep.Eret && obs.FirstOrDefault(o => o.Letter is 'D' or 'R' && (o.Frame(1) == stubs || o.Frame(1) == stubs + 256) && (o.Frame(2) & 0xFFFF) == Selectors.KernelCs) is { } inStub)
+            return new DutBroke(c.Id, "harness", $"an event interrupted the harness's entry stub right after a delivery (with RFLAGS.IF = {(inStub.Frame(3) >> 9) & 1}): {Describe(inStub)}");
         if (obs.FirstOrDefault(o => o.Letter == 'X') is { } x)
             return new DutBroke(c.Id, "harness", $"the emulator refused the case's state while the harness loaded it: {Describe(x)}");
         var d = obs.FirstOrDefault(o => o.Letter == 'D');

@@ -105,7 +105,7 @@ sealed class RecordBuilder
     }
 
     /// <summary>The record: header, registers, MSRs, then the memory program.</summary>
-    public byte[] Finish(long index, ulong mode, MachineState s, ulong icr, ulong after, List<(uint Msr, ulong Value)> msrs)
+    public byte[] Finish(long index, ulong mode, MachineState s, ulong icr, ulong after, List<(uint Msr, ulong Value)> msrs, ulong[]? debugRegisters = null)
     {
         if (msrs.Count > Record.MaxMsrs) throw new ArgumentException("too many MSRs");
         var q = new List<ulong>(new ulong[Record.Program]);
@@ -122,6 +122,8 @@ sealed class RecordBuilder
         q[Record.Delta] = 0;
         q[Record.MsrCount] = (ulong)msrs.Count;
         for (int i = 0; i < msrs.Count; i++) { q[Record.Msrs + 2 * i] = msrs[i].Msr; q[Record.Msrs + 2 * i + 1] = msrs[i].Value; }
+        // DR0..DR3 and DR7 (CaseEvents.cs), loaded when the mode says Record.ModeDebug.
+        for (int i = 0; i < 5 && debugRegisters is not null; i++) q[Record.Dr0 + i] = debugRegisters[i];
 
         void Op(ulong op, ulong a, ulong b, ulong c) { q.Add(op); q.Add(a); q.Add(b); q.Add(c); }
         foreach (var t in tableOrder)

@@ -42,8 +42,15 @@ public readonly record struct Event(
     /// <summary>True for hardware exceptions that push an error code.</summary>
     public bool HasErrorCode => Type == EventType.HardwareException && Vector < 32 && (ErrorCodeVectors & (1u << Vector)) != 0;
 
-    /// <summary>True for fault-class hardware exceptions.</summary>
-    public bool IsFault => Type == EventType.HardwareException && Vector < 32 && (FaultVectors & (1u << Vector)) != 0;
+    /// <summary>DR6.BD: the #DB is general detect, a fault raised before a MOV to or from a debug register (FRED-FRAME-05).</summary>
+    public const ulong DebugGeneralDetect = 1UL << 13;
+
+    /// <summary>
+    /// True for fault-class hardware exceptions: the vectors of <see cref="FaultVectors"/>, and a #DB whose event data
+    /// reports general detect (BD), the one fault-class #DB that is not an instruction breakpoint (FRED-FRAME-05).
+    /// </summary>
+    public bool IsFault => Type == EventType.HardwareException && Vector < 32
+        && ((FaultVectors & (1u << Vector)) != 0 || (Vector == Model.Vector.DB && (EventData & DebugGeneralDetect) != 0));
 
     /// <summary>True for events caused by an instruction that records its length (FRED-FRAME-07).</summary>
     public bool CarriesInstructionLength => Type is EventType.SoftwareInterrupt or EventType.PrivilegedSoftwareException

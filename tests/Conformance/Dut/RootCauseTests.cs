@@ -105,6 +105,7 @@ public class RootCauseTests
     [Trait("Rule", "FRED-DUT-08")]
     [Trait("Rule", "FRED-FRAME-02")]
     [Trait("Rule", "FRED-FRAME-04")]
+    [Trait("Rule", "FRED-FRAME-10")]
     public void CS_and_SS_word_fields_name_their_own_rules_in_each_revision()
     {
         var ud = new DeliverStep(Event.Exception(Vector.UD));
@@ -116,7 +117,8 @@ public class RootCauseTests
         Assert.Equal(["FRED-FRAME-03"], Field(Compare(World.User(), ud, Flip(5, 1UL << 17)), "frame.ss_word").Rules);
         Assert.Equal(["FRED-TYPE-01"], Field(Compare(World.User(), ud, Flip(5, 1UL << 33)), "frame.ss_word").Rules);
         Assert.Equal(["FRED-FRAME-08"], Field(Compare(World.User(), ud, Flip(5, 1UL << 57)), "frame.ss_word").Rules);
-        Assert.Equal(["FRED-FRAME-03", "FRED-FRAME-07"], Field(Compare(World.User(), ud, Flip(5, (1UL << 16) | (1UL << 61))), "frame.ss_word").Rules);
+        // SS word bit 16 is the STI bit (FRED-FRAME-10), bits 63:60 the instruction length.
+        Assert.Equal(["FRED-FRAME-10", "FRED-FRAME-07"], Field(Compare(World.User(), ud, Flip(5, (1UL << 16) | (1UL << 61))), "frame.ss_word").Rules);
     }
 
     [Fact]

@@ -109,7 +109,8 @@ public class ImageTests
     {
         { "fred3", c => c with { Initial = c.Initial with { Revision = Revision.Fred3 } }, "fred5 only" },
         { "cet", c => c with { Initial = c.Initial with { Cr4 = c.Initial.Cr4 | MachineState.Cr4Cet } }, "CET" },
-        { "nmi blocked", c => c with { Initial = c.Initial with { NmiBlocked = true } }, "NMI blocking" },
+        { "pending single step", c => c with { Initial = c.Initial with { PendingSingleStep = true } }, "pending single step" },
+        { "nmi blocked and an nmi", c => c with { Initial = c.Initial with { NmiBlocked = true }, Steps = [new DeliverStep(Event.NonMaskable())] }, "NMIs are blocked" },
         { "tf", c => c with { Initial = c.Initial with { Rflags = c.Initial.Rflags | MachineState.FlagTf } }, "TF" },
         { "code in the harness", c => c with { Initial = c.Initial with { Rip = 0x40_1000 } }, "outside the harness" },
         { "nested", c => c with { Steps = [new DeliverStep(Event.PageFault(0, 0x1000_0000) with { Nested = true })] }, "nested" },

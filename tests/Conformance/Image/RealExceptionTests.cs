@@ -110,7 +110,7 @@ public class RealExceptionTests
         {
             (Kernel, trap, "TF set"),
             (Kernel with { Rflags = Kernel.Rflags | MachineState.FlagTf | MachineState.FlagRf }, trap, "RF clear"),
-            (Kernel, new DeliverStep(Event.Exception(Vector.DB, eventData: 1)), "DR6.BS alone"),
+            (Kernel, new DeliverStep(Event.Exception(Vector.DB, eventData: 1UL << 15)), "BS alone as the single step"),
             (Kernel with { Rflags = Kernel.Rflags | MachineState.FlagTf }, new ExecuteStep([0xCC]), "TF"),
         })
         {

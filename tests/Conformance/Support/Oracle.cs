@@ -60,7 +60,9 @@ public static class Oracle
         // RF: set for a fault (FRED-FRAME-05); clear for the events of INT n, INT1, INT3, INTO, SYSCALL and SYSENTER,
         // whose instruction cleared it as it started (FRED-FRAME-09); otherwise as interrupted.
         bool instructionEvent = (int)e.Type is 4 or 5 or 6 or 7;
-        ulong rflags = hwexc && ((FaultVectors >> e.Vector) & 1) != 0 ? s.Rflags | 1UL << 16
+        // A #DB reporting general detect (DR6.BD, bit 13) is a fault too; an instruction breakpoint's keeps RF as it was.
+        bool generalDetect = hwexc && e.Vector == 1 && (e.EventData & (1UL << 13)) != 0;
+        ulong rflags = hwexc && (((FaultVectors >> e.Vector) & 1) != 0 || generalDetect) ? s.Rflags | 1UL << 16
             : instructionEvent ? s.Rflags & ~(1UL << 16) : s.Rflags;
         bool sti = s.StiBlocked;
         bool swevent = e.Type is EventType.SoftwareInterrupt or EventType.Other;
