@@ -243,17 +243,20 @@ public static class Wire
         w.WriteEndObject();
     }
 
-    /// <summary>Consecutive pages with the same permissions, as (first page, count, access).</summary>
+    /// <summary>The most pages one entry of <c>pages</c> may hold.</summary>
+    public const int MaxRunPages = 1 << 20;
+
+    /// <summary>Consecutive pages with the same permissions, as (first page, count, access), split so no run holds more than <see cref="MaxRunPages"/>.</summary>
     public static IEnumerable<(ulong Start, int Count, PageAccess Access)> PageRuns(Memory m)
     {
-        ulong start = 0; int count = 0; PageAccess access = PageAccess.None;
-        foreach (var p in m.Pages)
-        {
-            if (count > 0 && p.Value == access && p.Key == start + (ulong)count * Memory.PageSize) { count++; continue; }
-            if (count > 0) yield return (start, count, access);
-            (start, count, access) = (p.Key, 1, p.Value);
-        }
-        if (count > 0) yield return (start, count, access);
+        foreach (var r in m.PageRuns)
+            for (ulong start = r.First, left = r.Count; left > 0;)
+            {
+                int n = (int)Math.Min(left, MaxRunPages);
+                yield return (start, n, r.Access);
+                left -= (ulong)n;
+                start += (ulong)n * Memory.PageSize;
+            }
     }
 
     // ---- names ---------------------------------------------------------------------------------------
@@ -344,7 +347,9 @@ public static class Wire
             Only(p, path, ["base", "count", "access"], 0);
             ulong b = U64(p, "base", path);
             if ((b & (Memory.PageSize - 1)) != 0) throw new WireException(path + ".base", "must be 4 KiB aligned");
-            int count = Int(p, "count", path, 1, 1 << 20);
+            int count = Int(p, "count", path, 1, MaxRunPages);
+            if (b + ((ulong)count * Memory.PageSize - 1) < b)
+                throw new WireException(path + ".count", $"{count} pages from {Hex(b)} pass the end of the 64-bit address space");
             runs.Add((b, count, ParseAccess(Str(p, "access", path), path + ".access")));
         }
         var contents = Pairs(o, "memory", "$");

@@ -1,0 +1,66 @@
+using Fred.Dut;
+using Fred.Generators;
+using Fred.Model;
+
+namespace Fred.Conformance.Dut;
+
+/// <summary>Hostile protocol input: a clear error or a value, in memory proportional to the input (issue 13).</summary>
+public class BoundedInputTests
+{
+    /// <summary>A well-formed case line with the given pages array.</summary>
+    static string WithPages(string pages)
+    {
+        string line = Wire.Case(new DutCase(1, World.Kernel(), []));
+        int at = line.IndexOf("\"pages\":[", StringComparison.Ordinal) + "\"pages\":".Length;
+        int end = line.IndexOf("],\"memory\"", at, StringComparison.Ordinal) + 1;
+        return line[..at] + pages + line[end..];
+    }
+
+    static string Run(ulong b, long count, string access = "rw") => $"{{\"base\":\"{Wire.Hex(b)}\",\"count\":{count},\"access\":\"{access}\"}}";
+
+    static (Message Message, long Bytes) Measure(string line)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var m = Wire.Decode(line);
+        return (m, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-03")]
+    public void Page_runs_are_stored_as_runs_so_a_short_line_maps_many_pages_in_little_memory()
+    {
+        // 24 runs of 2^20 pages (96 GiB each), far apart: a line of about 2 KB.
+        string line = WithPages("[" + string.Join(",", Enumerable.Range(0, 24).Select(i => Run((ulong)i << 36, 1 << 20))) + "]");
+        var (m, bytes) = Measure(line);
+        var memory = ((CaseMessage)m).Case.Initial.Memory;
+        Assert.True(bytes < 4 << 20, $"decoding a {line.Length}-byte line allocated {bytes:N0} bytes");
+        Assert.Equal(PageAccess.SupervisorData, memory.AccessOf((23UL << 36) + (1UL << 32) - 1));
+        Assert.Equal(PageAccess.None, memory.AccessOf((23UL << 36) + (1UL << 32)));
+        // Encoded again, the same runs come out.
+        Assert.Contains(Run(23UL << 36, 1 << 20), Wire.Case(((CaseMessage)m).Case));
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-03")]
+    public void Overlapping_runs_and_more_than_two_to_the_31_pages_decode_without_overflow()
+    {
+        // 2,100 runs of 2^20 pages: more pages than an int counts; and 40 runs over the same 4 GiB.
+        string many = WithPages("[" + string.Join(",", Enumerable.Range(0, 2100).Select(i => Run((ulong)i << 33, 1 << 20))) + "]");
+        var (m, bytes) = Measure(many);
+        Assert.Equal(PageAccess.SupervisorData, ((CaseMessage)m).Case.Initial.Memory.AccessOf(2099UL << 33));
+        Assert.True(bytes < 64L * many.Length + (4 << 20), $"decoding a {many.Length}-byte line allocated {bytes:N0} bytes");
+        string same = WithPages("[" + string.Join(",", Enumerable.Range(0, 40).Select(i => Run(0x100000, 1 << 20, i % 2 == 0 ? "rw" : "r"))) + "]");
+        (m, bytes) = Measure(same);
+        Assert.Equal(PageAccess.Present, ((CaseMessage)m).Case.Initial.Memory.AccessOf(0x100000));
+        Assert.True(bytes < 4 << 20, $"decoding a {same.Length}-byte line allocated {bytes:N0} bytes");
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-03")]
+    public void A_run_past_the_end_of_the_address_space_is_refused()
+    {
+        var ex = Assert.Throws<WireException>(() => Wire.Decode(WithPages("[" + Run(0xFFFF_FFFF_FFF0_0000, 1 << 20) + "]")));
+        Assert.Equal("$.pages[0].count", ex.Path);
+        Assert.Contains("pass the end of the 64-bit address space", ex.Problem);
+    }
+}
