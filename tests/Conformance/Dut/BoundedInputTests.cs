@@ -63,4 +63,52 @@ public class BoundedInputTests
         Assert.Equal("$.pages[0].count", ex.Path);
         Assert.Contains("pass the end of the 64-bit address space", ex.Problem);
     }
+
+    /// <summary>A DUT script (sh) in a temporary file that greets as the model does and then runs <paramref name="body"/>.</summary>
+    internal static string ScriptDut(string body, string name = "script dut")
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"fred-dut-{Guid.NewGuid():N}.sh");
+        string hello = Wire.Hello(new DutHello(name, ProtocolVersion.Current, [Revision.Fred3, Revision.Fred5], DutFeatures.All)).Replace("'", "'\\''");
+        File.WriteAllText(file, $"printf '%s\\n' '{hello}'\n{body}\n");
+        return $"sh {file}";
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void An_output_line_past_the_limit_is_a_garbage_verdict_at_once_not_a_timeout_in_unbounded_memory()
+    {
+        // 40 MB without a line end, then silence: the limit for a generated case is a few MiB.
+        string command = ScriptDut("read line; head -c 40000000 /dev/zero | tr '\\0' a; sleep 60");
+        using var dut = ProcessDut.Start(command, TimeSpan.FromSeconds(20));
+        var c = Campaign.Generate(Arbitraries.DutShape.Full, 1, 0);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var broke = Assert.IsType<DutBroke>(dut.Run([c])[0]);
+        Assert.Equal("garbage", broke.Kind);
+        long limit = ProcessDut.LineLimit(System.Text.Encoding.UTF8.GetByteCount(Wire.Case(c) + Environment.NewLine));
+        Assert.Contains($"output line 2 is longer than {limit} bytes", broke.Detail);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void The_line_limit_grows_with_the_longest_case_line()
+    {
+        Assert.Equal(1 << 20, ProcessDut.LineLimit(0));
+        Assert.Equal(1 << 20, ProcessDut.LineLimit(1000));
+        Assert.Equal(256L * 100_000, ProcessDut.LineLimit(100_000));
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void The_line_reader_drops_only_the_long_line_and_reads_on()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes("one\r\n" + new string('x', 200_000) + "\ntwo\n\nlast");
+        var r = new LineReader(new MemoryStream(bytes), () => 100_000);
+        Assert.Equal("one", r.Next()!.Text);
+        Assert.True(r.Next()!.TooLong);
+        Assert.Equal("two", r.Next()!.Text);
+        Assert.Equal("", r.Next()!.Text);
+        Assert.Equal("last", r.Next()!.Text);
+        Assert.Null(r.Next());
+    }
 }
