@@ -160,7 +160,7 @@ public static class Commands
             var modelDrift = Comparator.Compare(cx.Case, cx.Expected, expected, DutProfile.Strict);
             using var dut = ProcessDut.Start(command, timeout);
             var r = dut.Run([cx.Case])[0];
-            Console.WriteLine($"{file}: {cx.Signature} (recorded against {cx.DutName})");
+            Console.WriteLine($"{file}: {DutText.Clean(cx.Signature)} (recorded against {cx.DutName})");
             foreach (var line in Counterexample.Readable(cx.Case, [])) Console.WriteLine($"  | {line}");
             if (modelDrift.Count > 0)
                 Console.WriteLine($"  note: the model now answers differently from the recorded expectation: {string.Join("; ", modelDrift)}");

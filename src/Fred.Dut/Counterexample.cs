@@ -168,7 +168,7 @@ public sealed record Counterexample(
                     Result(x.TryGetProperty("result", out var res) && res.ValueKind == JsonValueKind.Object ? res : throw new CounterexampleException($"{path}: answers[{i}] lacks \"result\""), $"answers[{i}].result"),
                     x.TryGetProperty("verdict", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "")).ToArray()
                 : [];
-            return new Counterexample(Str("dut"), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
+            return new Counterexample(DutText.Clean(Str("dut")), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
                 root.TryGetProperty("profile", out var pr) ? pr.GetString() ?? "" : "",
                 Wire.ParseHex(Str("seed"), "seed"), Num("index"), (int)Num("size"), Str("signature"), rules, mismatches,
                 c, Answers("expected"), root.TryGetProperty("observed", out _) ? Answers("observed") : null, path)

@@ -126,7 +126,8 @@ public sealed class ProcessDut : IDut
                 Kill();
                 throw new DutStartException($"{where} speaks protocol version {h.Protocol}; this Fred speaks version {ProtocolVersion.Current}");
             }
-            Hello = h;
+            // What the DUT says about itself reaches terminals and reports: shortened and printable from here on.
+            Hello = h with { Name = DutText.Clean(h.Name), Features = [.. h.Features.Select(f => DutText.Clean(f))] };
         }
         catch (WireException ex)
         {
@@ -208,7 +209,12 @@ public sealed class ProcessDut : IDut
                         if (r.Id != expected.Id)
                             broke = new DutBroke(expected.Id, "order", $"output line {lineNo} answers case {r.Id} while case {expected.Id} was next");
                         else
-                            results[i] = r;
+                            results[i] = r switch
+                            {
+                                Unsupported u => u with { Reason = DutText.Clean(u.Reason) },
+                                DutBroke b => b with { Detail = DutText.Clean(b.Detail) },
+                                _ => r,
+                            };
                     }
                     catch (WireException ex)
                     {
@@ -235,7 +241,7 @@ public sealed class ProcessDut : IDut
     /// </summary>
     public static long LineLimit(long longestCaseLine) => Math.Max(1 << 20, 256 * longestCaseLine);
 
-    static string Clip(string s) => s.Length <= 200 ? s : s[..200] + $"... ({s.Length} characters)";
+    static string Clip(string s) => DutText.Clean(s);
 
     string ExitCode()
     {
@@ -251,7 +257,7 @@ public sealed class ProcessDut : IDut
         lock (stderrTail)
         {
             var t = stderrTail.ToString().Trim();
-            return t.Length == 0 ? "" : $"; its stderr ended with: {t.Split('\n').Last().Trim()}";
+            return t.Length == 0 ? "" : $"; its stderr ended with: {DutText.Clean(t.Split('\n').Last().Trim())}";
         }
     }
 

@@ -103,7 +103,21 @@ public static class Reports
 
     /// <summary>JUnit XML: one test case per exercised rule, failing with its counterexamples; one per broken case.</summary>
     public static string JUnit(CampaignResult r) =>
-        new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", Suite(r, $"fred-conform {r.Hello.Name}"))).ToString();
+        Xml(new XElement("testsuites", Suite(r, $"fred-conform {r.Hello.Name}")));
+
+    /// <summary>
+    /// An XML document's text, every attribute and text node made printable first (<see cref="DutText.Printable"/>): XML
+    /// 1.0 cannot carry most control characters, and a command line or profile given by a person may hold them too.
+    /// </summary>
+    internal static string Xml(XElement root)
+    {
+        foreach (var a in root.DescendantsAndSelf().Attributes()) a.Value = Printable(a.Value);
+        foreach (var t in root.DescendantNodes().OfType<XText>()) t.Value = Printable(t.Value);
+        return new XDocument(new XDeclaration("1.0", "utf-8", null), root).ToString();
+    }
+
+    /// <summary>One line or several: each line printable.</summary>
+    static string Printable(string s) => s.Contains('\n') ? string.Join("\n", s.Split('\n').Select(DutText.Printable)) : DutText.Printable(s);
 
     /// <summary>A campaign's JUnit test suite: one test case per exercised rule, one per broken case.</summary>
     internal static XElement Suite(CampaignResult r, string name)

@@ -111,4 +111,47 @@ public class BoundedInputTests
         Assert.Equal("last", r.Next()!.Text);
         Assert.Null(r.Next());
     }
+
+    /// <summary>A script DUT that answers every case with an error message holding control characters.</summary>
+    static string HostileDut(string name) => ScriptDut(
+        """
+        while read line; do
+          id=$(printf '%s' "$line" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+          [ -n "$id" ] && printf '{"type":"result","id":%s,"error":"\\u0000 boom \\u001b[2J\\u001b[31mred \\u0007"}\n' "$id"
+        done
+        """, name);
+
+    static bool Clean(string s) => s.All(ch => ch is '\n' or '\r' || (ch >= ' ' && ch != '\u007f' && !(ch >= '\u0080' && ch < '\u00a0')));
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-07")]
+    public void Control_characters_from_a_DUT_reach_no_report_raw_and_the_JUnit_report_is_written()
+    {
+        string name = "evil\u0001dut \u001b[31mred\u001b[0m";
+        using var dut = ProcessDut.Start(HostileDut(name), TimeSpan.FromSeconds(30));
+        var r = Campaign.Run(dut, "hostile", new CampaignOptions(3, 1, Shrink: false));
+        Assert.Equal(3, r.Broken.Count);
+        string text = Reports.Text(r), markdown = Reports.Markdown(r);
+        Assert.True(Clean(text), text);
+        Assert.True(Clean(markdown), markdown);
+        Assert.Contains("evil\\x01dut \\x1b[31mred\\x1b[0m", text);
+        Assert.Contains("\\x00 boom \\x1b[2J\\x1b[31mred \\x07", text);
+        string junit = Reports.JUnit(r);
+        var back = System.Xml.Linq.XDocument.Parse(junit);
+        Assert.Contains("\\x00 boom", back.ToString());
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-02")]
+    public void A_long_DUT_name_is_printed_shortened()
+    {
+        string name = "n" + new string('x', 20_000);
+        using var dut = ProcessDut.Start(HostileDut(name), TimeSpan.FromSeconds(30));
+        var r = Campaign.Run(dut, "hostile", new CampaignOptions(1, 1, Shrink: false));
+        string text = Reports.Text(r);
+        Assert.Contains(name[..200] + "... (19801 more characters)", text);
+        Assert.True(text.Length < 6000, $"the report is {text.Length} characters");
+        Assert.True(Reports.Markdown(r).Length < 6000);
+        Assert.True(Reports.JUnit(r).Length < 8000);
+    }
 }
