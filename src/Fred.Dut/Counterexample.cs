@@ -121,6 +121,9 @@ public sealed record Counterexample(
         {
             using var doc = JsonDocument.Parse(text);
             var root = doc.RootElement;
+            // An object has exactly the listed fields (FRED-DUT-12): a field given twice would make one of its values silently win.
+            if (Wire.FirstDuplicate(root, "$") is { } twice)
+                throw new CounterexampleException($"{path}: {(twice.LastIndexOf('.') is var dot && dot == 1 ? $"\"{twice[2..]}\"" : twice)} is given twice");
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("fred_counterexample", out var v) || v.ValueKind != JsonValueKind.Number)
                 throw new CounterexampleException($"{path}: not a Fred counterexample file (no \"fred_counterexample\" version)");
             if (v.GetInt32() != FormatVersion)

@@ -306,12 +306,40 @@ public static class Wire
         }
     }
 
+    /// <summary>Checks that an object holds only the allowed fields, each at most once (FRED-DUT-01); returns the value.</summary>
     static T Only<T>(JsonElement o, string path, string[] allowed, T value)
     {
+        uint seen = 0;
         foreach (var p in o.EnumerateObject())
-            if (Array.IndexOf(allowed, p.Name) < 0)
-                throw new WireException($"{path}.{p.Name}", $"unknown field (allowed here: {string.Join(", ", allowed)})");
+        {
+            int k = Array.IndexOf(allowed, p.Name);
+            if (k < 0) throw new WireException($"{path}.{p.Name}", $"unknown field (allowed here: {string.Join(", ", allowed)})");
+            if ((seen & (1u << k)) != 0) throw new WireException($"{path}.{p.Name}", "field given twice");
+            seen |= 1u << k;
+        }
         return value;
+    }
+
+    /// <summary>The path and name of the first field given twice in an object or anywhere below it, or null.</summary>
+    public static string? FirstDuplicate(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var p in e.EnumerateObject())
+                    if (!names.Add(p.Name)) return $"{path}.{p.Name}";
+                foreach (var p in e.EnumerateObject())
+                    if (FirstDuplicate(p.Value, $"{path}.{p.Name}") is { } d) return d;
+                return null;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var x in e.EnumerateArray())
+                    if (FirstDuplicate(x, $"{path}[{i++}]") is { } d) return d;
+                return null;
+            default:
+                return null;
+        }
     }
 
     static DutHello DecodeHello(JsonElement o)
@@ -420,6 +448,7 @@ public static class Wire
             string name = p.Name;
             if (!FieldIndex.TryGetValue(name, out int k))
                 throw new WireException($"{path}.{name}", "unknown register (see spec/dut-protocol.md, \"State\")");
+            if ((seen & (1UL << k)) != 0) throw new WireException($"{path}.{name}", "field given twice");
             seen |= 1UL << k;
             if (k < u64.Length)
             {

@@ -154,4 +154,38 @@ public class BoundedInputTests
         Assert.True(Reports.Markdown(r).Length < 6000);
         Assert.True(Reports.JUnit(r).Length < 8000);
     }
+
+    public static TheoryData<string, string> Duplicated => new()
+    {
+        { "{\"type\":\"bye\",\"type\":\"bye\"}", "$.type" },
+        { "{\"type\":\"hello\",\"protocol\":1,\"protocol\":1,\"revisions\":[\"fred5\"]}", "$.protocol" },
+        { Wire.Case(new DutCase(1, World.Kernel(), [])).Replace("\"state\":{", "\"state\":{\"rip\":\"0x5\","), "$.state.rip" },
+        { Wire.Case(new DutCase(1, World.Kernel(), [new EretuStep()])).Replace("{\"op\":\"eretu\"}", "{\"op\":\"eretu\",\"op\":\"erets\"}"), "$.steps[0].op" },
+        { "{\"type\":\"result\",\"id\":1,\"id\":2,\"error\":\"x\"}", "$.id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Duplicated))]
+    [Trait("Rule", "FRED-DUT-01")]
+    public void A_field_given_twice_is_refused(string line, string path)
+    {
+        var ex = Assert.Throws<WireException>(() => Wire.Decode(line));
+        Assert.Equal(path, ex.Path);
+        Assert.Equal("field given twice", ex.Problem);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-12")]
+    public void A_counterexample_file_with_a_field_given_twice_is_refused()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"fred-cx-{Guid.NewGuid():N}.json");
+        string text = File.ReadAllText(Path.Combine(SpecCoverageTests.RepositoryRoot(), "tests", "Conformance", "Regressions", "bochs-syscall-cs-ss-stale.json"));
+        File.WriteAllText(file, text.Replace("\"seed\":", "\"seed\": \"0x2\", \"seed\":"));
+        try
+        {
+            var ex = Assert.Throws<CounterexampleException>(() => Counterexample.Load(file));
+            Assert.Contains("\"seed\" is given twice", ex.Message);
+        }
+        finally { File.Delete(file); }
+    }
 }
