@@ -23,7 +23,7 @@ public static class Commands
         if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
         Write(a.Get("--junit"), Reports.JUnit(result));
         Write(a.Get("--markdown"), Reports.Markdown(result));
-        return result.Ok ? 0 : 1;
+        return result.Stopped is not null ? 2 : result.Ok ? 0 : 1;
     }
 
     /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>
@@ -58,7 +58,8 @@ public static class Commands
         var o = new CampaignOptions(
             Count: a.Int("--count", 1000, 1, int.MaxValue), Seed: seed, BatchSize: a.Int("--batch", 100, 1, 100_000), Profile: profile,
             Shrink: !a.Has("--no-shrink"), MaxFailures: a.Int("--max-failures", 10, 0, int.MaxValue),
-            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: FirstIndex(a));
+            SaveDirectory: a.Get("--save") ?? "fred-counterexamples", From: FirstIndex(a),
+            MaxBrokenInARow: a.Int("--max-broken-in-a-row", 10, 0, int.MaxValue));
         return (o, TimeSpan.FromMilliseconds(a.Int("--timeout-ms", 10_000, 1, int.MaxValue)));
     }
 

@@ -34,6 +34,9 @@ run options:
   --profile FILE      allowed divergences (see spec/dut-protocol.md, "Profiles")
   --timeout-ms N      per-case answer timeout (default 10000)
   --max-failures N    stop after N distinct failures (default 10; 0 = never)
+  --max-broken-in-a-row N
+                      stop (exit 2) when N cases in a row broke: crash, timeout, garbage, order
+                      or dut-error (default 10; 0 = never)
   --no-shrink         report failures as generated
   --save DIR          write counterexample files into DIR (default fred-counterexamples)
   --junit FILE        write JUnit XML
@@ -44,7 +47,8 @@ With --dut given more than once, each DUT is judged against the model as alone, 
 report opens with the agreement matrix; cases where every DUT agrees against the model come first, as possible model
 errors (spec/dut-protocol.md, FRED-DUT-13).
 
-exit status: 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start.
+exit status: 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start, or the
+run stopped because the DUT kept breaking or could not be restarted.
 """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -59,7 +63,7 @@ try
     return args[0] switch
     {
         "run" => Commands.Run(Args.Parse("run", rest,
-            ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--save", "--junit", "--markdown"],
+            ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--max-broken-in-a-row", "--save", "--junit", "--markdown"],
             ["--no-shrink", "--quiet"], ["--dut"])),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], ["--dut-from-file"])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),

@@ -138,29 +138,37 @@ public sealed class ProcessDut : IDut
         process.StandardInput.Flush();
     }
 
-    (OutputLine? Line, bool Timeout) Next(TimeSpan wait)
+    (OutputLine? Line, bool Timeout) Next(TimeSpan wait, CancellationToken cancel = default)
     {
-        if (!lines.TryTake(out var l, wait)) return (null, true);
+        OutputLine? l;
+        try { if (!lines.TryTake(out l, (int)Math.Min(wait.TotalMilliseconds, int.MaxValue), cancel)) return (null, true); }
+        catch (OperationCanceledException) { return (null, true); }
         if (l is null) { lines.Add(null); return (null, false); }
         lineNo++;
         return (l, false);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch)
+    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch) => Run(batch, 0, CancellationToken.None);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch, int stopAfterBroken, CancellationToken cancel)
     {
         var results = new CaseResult[batch.Count];
-        int next = 0;
+        int next = 0, inARow = 0;
+        CaseResult[] NotRun(int from, string why)
+        {
+            for (int j = from; j < batch.Count; j++) results[j] = new DutBroke(batch[j].Id, DutBroke.NotRun, why);
+            return results;
+        }
         while (next < batch.Count)
         {
+            if (cancel.IsCancellationRequested) { Kill(); return NotRun(next, "the run was interrupted"); }
+            if (stopAfterBroken > 0 && inARow >= stopAfterBroken) return NotRun(next, $"the DUT broke on {inARow} cases in a row");
             if (process is null)
             {
                 try { Launch(); }
-                catch (DutStartException ex)
-                {
-                    for (int j = next; j < batch.Count; j++) results[j] = new DutBroke(batch[j].Id, "crash", $"the DUT could not be restarted: {ex.Message}");
-                    return results;
-                }
+                catch (DutStartException ex) { return NotRun(next, $"the DUT could not be restarted: {ex.Message}"); }
             }
             var pending = batch.Skip(next).ToArray();
             var byId = new Dictionary<long, DutCase>();
@@ -192,7 +200,13 @@ public sealed class ProcessDut : IDut
             for (; i < batch.Count; i++)
             {
                 var expected = batch[i];
-                var (line, timedOut) = Next(timeout);
+                var (line, timedOut) = Next(timeout, cancel);
+                if (cancel.IsCancellationRequested)
+                {
+                    Kill();
+                    writer.Wait(TimeSpan.FromSeconds(5));
+                    return NotRun(i, "the run was interrupted");
+                }
                 CaseResult? broke = null;
                 if (timedOut)
                     broke = new DutBroke(expected.Id, "timeout", $"no answer within {timeout.TotalMilliseconds:0} ms (output line {lineNo + 1} never came)");
@@ -221,6 +235,7 @@ public sealed class ProcessDut : IDut
                         broke = new DutBroke(expected.Id, "garbage", $"output line {lineNo}: {ex.Message}; the line was: {Clip(line.Text!)}");
                     }
                 }
+                inARow = results[i] is DutBroke || broke is not null ? inARow + 1 : 0;
                 if (broke is not null)
                 {
                     results[i] = broke;

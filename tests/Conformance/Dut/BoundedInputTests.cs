@@ -65,11 +65,11 @@ public class BoundedInputTests
     }
 
     /// <summary>A DUT script (sh) in a temporary file that greets as the model does and then runs <paramref name="body"/>.</summary>
-    internal static string ScriptDut(string body, string name = "script dut")
+    internal static string ScriptDut(string body, string name = "script dut", string prelude = "")
     {
         string file = Path.Combine(Path.GetTempPath(), $"fred-dut-{Guid.NewGuid():N}.sh");
         string hello = Wire.Hello(new DutHello(name, ProtocolVersion.Current, [Revision.Fred3, Revision.Fred5], DutFeatures.All)).Replace("'", "'\\''");
-        File.WriteAllText(file, $"printf '%s\\n' '{hello}'\n{body}\n");
+        File.WriteAllText(file, $"{prelude}\nprintf '%s\\n' '{hello}'\n{body}\n");
         return $"sh {file}";
     }
 
