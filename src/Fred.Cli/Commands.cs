@@ -7,7 +7,7 @@ namespace Fred.Cli;
 public static class Commands
 {
     /// <summary>run: a campaign against one DUT, or an N-version campaign when --dut is given more than once.</summary>
-    public static int Run(Args a)
+    public static int Run(Args a, CancellationToken cancel = default)
     {
         if (a.Positional.Count > 0) throw new UsageException($"run: unexpected argument \"{a.Positional[0]}\"");
         string dutName = a.Get("--dut") ?? throw new UsageException("run: --dut is required (model, mutant:NAME or a command)");
@@ -18,12 +18,12 @@ public static class Commands
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, DUT {command}");
         using var dut = ProcessDut.Start(command, timeout);
         var lastPrint = Stopwatch.StartNew();
-        var result = Campaign.Run(dut, dutName, o, p => Progress(a, lastPrint, p));
+        var result = Campaign.Run(dut, dutName, o, p => Progress(a, lastPrint, p), cancel);
         Console.Write(Reports.Text(result));
         if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
         Write(a.Get("--junit"), Reports.JUnit(result));
         Write(a.Get("--markdown"), Reports.Markdown(result));
-        return result.Stopped is not null ? 2 : result.Ok ? 0 : 1;
+        return result.Interrupted ? 130 : result.Stopped is not null ? 2 : result.Ok ? 0 : 1;
     }
 
     /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>

@@ -47,7 +47,7 @@ With --dut given more than once, each DUT is judged against the model as alone, 
 report opens with the agreement matrix; cases where every DUT agrees against the model come first, as possible model
 errors (spec/dut-protocol.md, FRED-DUT-13).
 
-exit status: 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start, or the
+exit status: 130 interrupted (Ctrl-C, SIGTERM; the reports hold the cases run until then); 0 every case agreed; 1 some case disagreed or the DUT broke; 2 bad usage, input or DUT start, or the
 run stopped because the DUT kept breaking or could not be restarted.
 """;
 
@@ -57,6 +57,13 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
     return args.Length == 0 ? 2 : 0;
 }
 
+// Ctrl-C and SIGTERM end the run after the case in progress: the reports are written with what is known, marked
+// interrupted, the DUT's process tree is ended, and the exit status is 130.
+using var interrupt = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+    c => { c.Cancel = true; interrupt.Cancel(); });
+
 try
 {
     var rest = args.Skip(1).ToArray();
@@ -64,7 +71,7 @@ try
     {
         "run" => Commands.Run(Args.Parse("run", rest,
             ["--dut", "--count", "--seed", "--from", "--batch", "--profile", "--timeout-ms", "--max-failures", "--max-broken-in-a-row", "--save", "--junit", "--markdown"],
-            ["--no-shrink", "--quiet"], ["--dut"])),
+            ["--no-shrink", "--quiet"], ["--dut"]), interrupt.Token),
         "replay" => Commands.Replay(Args.Parse("replay", rest, ["--dut", "--profile", "--timeout-ms"], ["--dut-from-file"])),
         "zoo" => Commands.Zoo(Args.Parse("zoo", rest, ["--count", "--seed", "--batch", "--markdown", "--only"], ["--quiet"])),
         "image" => Commands.Image(Args.Parse("image", rest, ["--count", "--seed", "--out", "--replay"], [])),

@@ -45,4 +45,65 @@ public class StopTests
         Assert.True(code == 2, $"exit {code}\n{output}\n{err}");
         Assert.Contains("VERDICT: STOPPED", output);
     }
+
+    /// <summary>A DUT that answers its first three cases as the model would not (error answers), then hangs with a child process.</summary>
+    static (string Command, string PidFile) HangingWithChild()
+    {
+        string pidFile = Path.Combine(Path.GetTempPath(), $"fred-dut-{Guid.NewGuid():N}.pid");
+        return (BoundedInputTests.ScriptDut($"sleep 600 &\necho $! > {pidFile}\nwait"), pidFile);
+    }
+
+    static bool Alive(int pid) => File.Exists($"/proc/{pid}/stat") && !File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2].Equals("Z");
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public void An_interrupted_campaign_returns_what_it_has_and_ends_the_DUTs_process_tree()
+    {
+        var (command, pidFile) = HangingWithChild();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        CampaignResult r;
+        int child;
+        using (var dut = ProcessDut.Start(command, TimeSpan.FromSeconds(120)))
+        {
+            r = Campaign.Run(dut, "hanging", new CampaignOptions(100, 1), cancel: cts.Token);
+            child = int.Parse(File.ReadAllText(pidFile).Trim());
+        }
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
+        Assert.True(r.Interrupted);
+        Assert.Null(r.Stopped);
+        Assert.Equal(0, r.Run);
+        Assert.Contains("VERDICT: INTERRUPTED after 0 of 100 cases", Reports.Text(r));
+        Assert.Contains("interrupted", Reports.JUnit(r));
+        for (int i = 0; i < 50 && Alive(child); i++) Thread.Sleep(100);
+        Assert.False(Alive(child), $"the DUT's child {child} still runs");
+        File.Delete(pidFile);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public async Task Fred_conform_on_SIGTERM_writes_its_reports_marked_interrupted()
+    {
+        var (command, pidFile) = HangingWithChild();
+        string junit = Path.Combine(Path.GetTempPath(), $"fred-junit-{Guid.NewGuid():N}.xml");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var x in new[] { Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"), "run", "--dut", command, "--count", "100", "--seed", "1",
+            "--timeout-ms", "120000", "--junit", junit, "--quiet" }) psi.ArgumentList.Add(x);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var err = p.StandardError.ReadToEndAsync();
+        for (int i = 0; i < 300 && !File.Exists(pidFile); i++) await Task.Delay(100);
+        await Task.Delay(500);
+        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(30_000), "fred-conform did not end after SIGTERM");
+        string stdout = await output, stderr = await err;
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
+        Assert.Contains("VERDICT: INTERRUPTED", stdout);
+        Assert.Contains("interrupted", File.ReadAllText(junit));
+        int child = int.Parse(File.ReadAllText(pidFile).Trim());
+        for (int i = 0; i < 50 && Alive(child); i++) Thread.Sleep(100);
+        Assert.False(Alive(child), $"the DUT's child {child} still runs");
+        File.Delete(junit);
+        File.Delete(pidFile);
+    }
 }
