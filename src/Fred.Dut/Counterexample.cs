@@ -117,6 +117,12 @@ public sealed record Counterexample(
         string text;
         try { text = File.ReadAllText(path); }
         catch (IOException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
+        return Parse(text, path);
+    }
+
+    /// <summary>Reads a counterexample file's text; errors name <paramref name="path"/> and what is wrong.</summary>
+    public static Counterexample Parse(string text, string path)
+    {
         try
         {
             using var doc = JsonDocument.Parse(text);
@@ -188,6 +194,7 @@ public sealed record Counterexample(
             throw new CounterexampleException($"{path}{where}: not valid JSON: {why}");
         }
         catch (FormatException) { throw new CounterexampleException($"{path}: a number that must be a whole number is not one"); }
+        catch (ArgumentException) { throw new CounterexampleException($"{path}: not text: an unpaired UTF-16 surrogate"); }
         catch (WireException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
         catch (KeyNotFoundException) { throw new CounterexampleException($"{path}: a mismatch lacks step, field, expected, observed or rules"); }
         catch (InvalidOperationException ex) { throw new CounterexampleException($"{path}: a field has the wrong JSON type ({ex.Message})"); }

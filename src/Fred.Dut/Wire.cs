@@ -290,19 +290,28 @@ public static class Wire
         JsonDocument doc;
         try { doc = JsonDocument.Parse(line); }
         catch (JsonException ex) { throw new WireException("$", $"not JSON ({ex.Message.Split('.')[0]})"); }
+        catch (ArgumentException) { throw new WireException("$", "not text: an unpaired UTF-16 surrogate"); }
         using (doc)
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new WireException("$", "expected a JSON object");
-            string type = Str(root, "type", "$");
-            return type switch
+            try
             {
-                "hello" => new HelloMessage(DecodeHello(root)),
-                "case" => new CaseMessage(DecodeCase(root)),
-                "result" => new ResultMessage(DecodeResult(root, pending)),
-                "bye" => Only(root, "$", ["type"], new ByeMessage()),
-                _ => throw new WireException("$.type", $"unknown message type \"{type}\" (expected hello, case, result or bye)"),
-            };
+                string type = Str(root, "type", "$");
+                return type switch
+                {
+                    "hello" => new HelloMessage(DecodeHello(root)),
+                    "case" => new CaseMessage(DecodeCase(root)),
+                    "result" => new ResultMessage(DecodeResult(root, pending)),
+                    "bye" => Only(root, "$", ["type"], new ByeMessage()),
+                    _ => throw new WireException("$.type", $"unknown message type \"{type}\" (expected hello, case, result or bye)"),
+                };
+            }
+            catch (InvalidOperationException)
+            {
+                // System.Text.Json refuses to turn an escaped unpaired surrogate (\ud800) into a string, name or value.
+                throw new WireException("$", "a string or field name holds an escaped unpaired surrogate (\\ud800 to \\udfff)");
+            }
         }
     }
 
