@@ -9,7 +9,7 @@ public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>What <c>run</c> was asked for.</summary>
 public sealed record RunSettings(IReadOnlyList<string> Duts, int Count, ulong? Seed, ulong From, int Batch, string? Profile, int TimeoutMs,
-    int MaxFailures, bool NoShrink, string? Save, string? Junit, string? Markdown, bool Quiet);
+    int MaxFailures, bool NoShrink, string? Save, string? Junit, string? Markdown, bool Quiet, int MaxBrokenInARow = 10);
 
 /// <summary>What <c>replay</c> was asked for.</summary>
 public sealed record ReplaySettings(IReadOnlyList<string> Files, string? Dut, string? Profile, int TimeoutMs, bool DutFromFile);
@@ -27,7 +27,8 @@ public static class CommandLine
         0  every case agreed
         1  some case disagreed, or the DUT broke on a case
         2  bad usage or input (an unknown option, a bad value, a report path that cannot be written, a malformed
-           profile or counterexample file), or a DUT that would not start
+           profile or counterexample file), a DUT that would not start, or a run stopped because the DUT kept
+           breaking (--max-broken-in-a-row) or could not be restarted
         """;
 
     const string RootStatus = """
@@ -36,6 +37,7 @@ public static class CommandLine
         1  some case disagreed or a DUT broke (run, replay), the model DUT failed or a mutant survived (zoo), some
            input disagreed or the compiled C crashed or hung (kernel)
         2  bad usage or input, or a DUT that would not start ("fred-conform COMMAND --help" says more)
+        130  a run interrupted by Ctrl-C or SIGTERM (its reports hold the cases run until then)
         """;
 
     const string DutHelp = "DUT: \"model\" (the model DUT shipped with Fred; \"model ARGS\" passes ARGS to it, e.g. \"model --misbehave crash@3\"), " +
@@ -95,6 +97,8 @@ public static class CommandLine
         var profile = Text("--profile", "FILE", "allowed divergences (spec/dut-protocol.md, \"Profiles\")");
         var timeout = Int("--timeout-ms", "per-case answer timeout in milliseconds", 10_000, 1);
         var maxFailures = Int("--max-failures", "stop after N distinct failures (0: never)", 10, 0);
+        var maxBroken = Int("--max-broken-in-a-row", "stop the run (exit 2) when N cases in a row broke the DUT: crash, timeout, garbage, " +
+            "order or dut-error (0: never)", 10, 0);
         var noShrink = Flag("--no-shrink", "report failures as generated");
         var save = Text("--save", "DIR", "write counterexample files into DIR (default fred-counterexamples)");
         var junit = Text("--junit", "FILE", "write JUnit XML");
@@ -103,12 +107,12 @@ public static class CommandLine
         var c = new Command("run", "Run generated cases against a DUT, or against several: an N-version run (FRED-DUT-13). Report " +
             "paths and the counterexample directory are checked before the first case runs.")
         {
-            dut, count, seed, from, batch, profile, timeout, maxFailures, noShrink, save, junit, markdown, quiet,
+            dut, count, seed, from, batch, profile, timeout, maxFailures, maxBroken, noShrink, save, junit, markdown, quiet,
         };
-        status[c] = CampaignStatus;
+        status[c] = CampaignStatus + "\n130  interrupted (Ctrl-C or SIGTERM): the reports hold the cases run until then, marked INTERRUPTED";
         c.SetAction(p => Guard(() => Commands.Run(new RunSettings(p.GetValue(dut)!, p.GetValue(count), p.GetValue(seed), p.GetValue(from) ?? 0,
             p.GetValue(batch), p.GetValue(profile), p.GetValue(timeout), p.GetValue(maxFailures), p.GetValue(noShrink), p.GetValue(save),
-            p.GetValue(junit), p.GetValue(markdown), p.GetValue(quiet))), "run"));
+            p.GetValue(junit), p.GetValue(markdown), p.GetValue(quiet), p.GetValue(maxBroken))), "run"));
         return c;
     }
 

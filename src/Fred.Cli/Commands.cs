@@ -8,6 +8,19 @@ public static class Commands
     /// <summary>run: a campaign against one DUT, or an N-version campaign when --dut is given more than once.</summary>
     public static int Run(RunSettings a)
     {
+        // Ctrl-C and SIGTERM end the run after the case in progress: the reports are written with what is known, marked
+        // interrupted, the DUT's process tree is ended, and the exit status is 130. Only while a run is going on.
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCtrlC = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+        Console.CancelKeyPress += onCtrlC;
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM,
+            c => { c.Cancel = true; interrupt.Cancel(); });
+        try { return Run(a, interrupt.Token); }
+        finally { Console.CancelKeyPress -= onCtrlC; }
+    }
+
+    static int Run(RunSettings a, CancellationToken cancel)
+    {
         string dutName = a.Duts[0];
         var (o, timeout) = CampaignOptionsOf(a);
         CheckOutputs(a.Save, ("--junit", a.Junit), ("--markdown", a.Markdown));
@@ -15,12 +28,12 @@ public static class Commands
         string command = DutCommand.Resolve(dutName);
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, DUT {command}");
         using var dut = ProcessDut.Start(command, timeout);
-        var result = LiveProgress.Show(a.Quiet, o.Count, progress => Campaign.Run(dut, dutName, o, progress));
+        var result = LiveProgress.Show(a.Quiet, o.Count, progress => Campaign.Run(dut, dutName, o, progress, cancel));
         Console.Write(Reports.Text(result, LiveProgress.RuleTable));
         if (dut.Starts > 1) Console.WriteLine($"(the DUT was restarted {dut.Starts - 1} time(s))");
         Write(a.Junit, Reports.JUnit(result));
         Write(a.Markdown, Reports.Markdown(result));
-        return result.Ok ? 0 : 1;
+        return result.Interrupted ? 130 : result.Stopped is not null ? 2 : result.Ok ? 0 : 1;
     }
 
     /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>
@@ -53,7 +66,7 @@ public static class Commands
         ulong seed = a.Seed ?? (ulong)Random.Shared.NextInt64();
         var o = new CampaignOptions(
             Count: a.Count, Seed: seed, BatchSize: a.Batch, Profile: profile, Shrink: !a.NoShrink, MaxFailures: a.MaxFailures,
-            SaveDirectory: a.Save ?? "fred-counterexamples", From: from);
+            SaveDirectory: a.Save ?? "fred-counterexamples", From: from, MaxBrokenInARow: a.MaxBrokenInARow);
         return (o, TimeSpan.FromMilliseconds(a.TimeoutMs));
     }
 
@@ -145,7 +158,7 @@ public static class Commands
             var modelDrift = Comparator.Compare(cx.Case, cx.Expected, expected, DutProfile.Strict);
             using var dut = ProcessDut.Start(command, timeout);
             var r = dut.Run([cx.Case])[0];
-            Console.WriteLine($"{file}: {cx.Signature} (recorded against {cx.DutName})");
+            Console.WriteLine($"{file}: {DutText.Clean(cx.Signature)} (recorded against {cx.DutName})");
             foreach (var line in Counterexample.Readable(cx.Case, [])) Console.WriteLine($"  | {line}");
             if (modelDrift.Count > 0)
                 Console.WriteLine($"  note: the model now answers differently from the recorded expectation: {string.Join("; ", modelDrift)}");

@@ -17,9 +17,10 @@ namespace Fred.Dut;
 /// <param name="ShrinkBudget">At most this many candidate cases per shrink.</param>
 /// <param name="SaveDirectory">Where counterexample files go (null: not saved).</param>
 /// <param name="From">The index of the first case (so one case of a long run can be regenerated alone).</param>
+/// <param name="MaxBrokenInARow">Stop when this many cases in a row broke (0: never stop for that).</param>
 public sealed record CampaignOptions(
     int Count = 1000, ulong Seed = 1, int BatchSize = 100, DutProfile? Profile = null, bool Shrink = true,
-    int MaxFailures = 10, int ShrinkBudget = 4000, string? SaveDirectory = null, long From = 0)
+    int MaxFailures = 10, int ShrinkBudget = 4000, string? SaveDirectory = null, long From = 0, int MaxBrokenInARow = 10)
 {
     /// <summary>The profile, strict when none was given.</summary>
     public DutProfile EffectiveProfile => Profile ?? DutProfile.Strict;
@@ -66,8 +67,14 @@ public sealed record CampaignResult(
     /// <summary>How many cases the DUT declined, by the reason it gave.</summary>
     public IReadOnlyDictionary<string, int> DeclinedBecause { get; init; } = new Dictionary<string, int>();
 
-    /// <summary>True when every case agreed or was declined, at least one agreed, and the DUT never broke.</summary>
-    public bool Ok => FailedCases == 0 && Broken.Count == 0 && (Passed > 0 || Run == 0);
+    /// <summary>Why the run stopped before its last case because of the DUT (it kept breaking, or could not be restarted); null otherwise.</summary>
+    public string? Stopped { get; init; }
+
+    /// <summary>True when the run was interrupted (a signal) before its last case: the result holds what was known by then.</summary>
+    public bool Interrupted { get; init; }
+
+    /// <summary>True when every case agreed or was declined, at least one agreed, the DUT never broke and the run was not cut short.</summary>
+    public bool Ok => FailedCases == 0 && Broken.Count == 0 && (Passed > 0 || Run == 0) && Stopped is null && !Interrupted;
 }
 
 /// <summary>Progress of a running campaign: cases done of the total, how many disagreed, broke the DUT or were declined.</summary>
@@ -132,8 +139,14 @@ public static class Campaign
     /// <summary>The model's answers.</summary>
     public static Answered Expect(DutCase c) => CaseRunner.Run(CaseRunner.Model, c);
 
-    /// <summary>Runs a campaign.</summary>
-    public static CampaignResult Run(IDut dut, string dutCommand, CampaignOptions o, Action<CampaignProgress>? progress = null)
+    /// <summary>
+    /// Runs a campaign. It stops early after <see cref="CampaignOptions.MaxFailures"/> distinct failures, after
+    /// <see cref="CampaignOptions.MaxBrokenInARow"/> broken cases in a row or when the DUT cannot be restarted
+    /// (<see cref="CampaignResult.Stopped"/>), and when <paramref name="cancel"/> is signalled
+    /// (<see cref="CampaignResult.Interrupted"/>); the result always holds every case run until then.
+    /// </summary>
+    public static CampaignResult Run(IDut dut, string dutCommand, CampaignOptions o, Action<CampaignProgress>? progress = null,
+        CancellationToken cancel = default)
     {
         var watch = Stopwatch.StartNew();
         var profile = o.EffectiveProfile;
@@ -148,6 +161,8 @@ public static class Campaign
         int run = 0, passed = 0, unsupported = 0, failedCases = 0;
         var declinedBecause = new Dictionary<string, int>();
         bool stop = false;
+        string? stopped = null;
+        int brokenInARow = 0;
         // The next batch is generated (with the model's answers) in the background while the DUT runs this one.
         Task<(DutCase[], Answered[])>? PrepareFrom(long start) => start < o.From + o.Count
             ? Task.Run(() => Prepare(shape, o.Seed, start, (int)Math.Min(o.BatchSize, o.From + o.Count - start)))
@@ -158,11 +173,19 @@ public static class Campaign
             var (batch, expected) = next.GetAwaiter().GetResult();
             int n = batch.Length;
             next = PrepareFrom(start + o.BatchSize);
-            var results = dut.Run(batch);
+            var results = dut.Run(batch, o.MaxBrokenInARow > 0 ? o.MaxBrokenInARow - brokenInARow : 0, cancel);
             for (int k = 0; k < n && !stop; k++)
             {
-                run++;
                 var c = batch[k];
+                if (results[k] is DutBroke { Kind: DutBroke.NotRun } notRun)
+                {
+                    // Never sent: the DUT could not be restarted, or the run was interrupted. What ran so far stands.
+                    if (!cancel.IsCancellationRequested) stopped ??= notRun.Detail;
+                    stop = true;
+                    break;
+                }
+                run++;
+                brokenInARow = results[k] is DutBroke ? brokenInARow + 1 : 0;
                 foreach (var rule in Exercised(c, expected[k])) cases[rule] = cases.GetValueOrDefault(rule) + 1;
                 switch (results[k])
                 {
@@ -170,7 +193,14 @@ public static class Campaign
                         unsupported++;
                         declinedBecause[u.Reason] = declinedBecause.GetValueOrDefault(u.Reason) + 1;
                         break;
-                    case DutBroke b: broken.Add(new BrokenCase(c.Id, c, b)); break;
+                    case DutBroke b:
+                        broken.Add(new BrokenCase(c.Id, c, b));
+                        if (o.MaxBrokenInARow > 0 && brokenInARow >= o.MaxBrokenInARow)
+                        {
+                            stopped = $"the DUT broke on {brokenInARow} cases in a row (the limit is {o.MaxBrokenInARow})";
+                            stop = true;
+                        }
+                        break;
                     case Answered a:
                         var ms = Comparator.Judge(c, expected[k], a, profile);
                         if (ms.Count == 0) { passed++; break; }
@@ -182,7 +212,7 @@ public static class Campaign
                             failures[at] = failures[at] with { Occurrences = failures[at].Occurrences + 1 };
                             break;
                         }
-                        var f = o.Shrink ? ShrinkFailure(dut, profile, c, expected[k], a, ms, sig, o.ShrinkBudget)
+                        var f = o.Shrink && !cancel.IsCancellationRequested ? ShrinkFailure(dut, profile, c, expected[k], a, ms, sig, o.ShrinkBudget, cancel)
                                          : new Failure(c.Id, SizeOf(c.Id), c, c, ms, expected[k], a, sig, 0);
                         if (o.SaveDirectory is { } dir) f = f with { File = Counterexample.Save(dir, f, dut.Hello, dutCommand, profile, o.Seed) };
                         bySignature[sig] = failures.Count;
@@ -192,12 +222,15 @@ public static class Campaign
                 }
             }
             progress?.Invoke(new CampaignProgress(run, o.Count, failedCases, broken.Count, watch.Elapsed, unsupported));
+            if (cancel.IsCancellationRequested) stop = true;
         }
         var tallies = cases.Keys.Union(failed.Keys).Order(StringComparer.Ordinal)
             .Select(r => new RuleTally(r, cases.GetValueOrDefault(r), failed.GetValueOrDefault(r))).ToArray();
         return new CampaignResult(dut.Hello, dutCommand, profile, o, run, passed, unsupported, failures, broken, tallies, watch.Elapsed, failedCases)
         {
             DeclinedBecause = declinedBecause,
+            Stopped = stopped,
+            Interrupted = cancel.IsCancellationRequested && run < o.Count && stopped is null,
         };
     }
 
@@ -206,11 +239,13 @@ public static class Campaign
     /// same signature.
     /// </summary>
     public static Failure ShrinkFailure(IDut dut, DutProfile profile, DutCase c, Answered expected, Answered observed,
-        IReadOnlyList<Mismatch> ms, string signature, int budget)
+        IReadOnlyList<Mismatch> ms, string signature, int budget, CancellationToken cancel = default)
     {
         var (shrunk, w, tried) = Shrinker.Shrink(c, (Expected: expected, Observed: observed, Mismatches: ms), candidates =>
         {
-            var results = dut.Run(candidates);
+            // Interrupted: no candidate is kept, so the shrink ends with what it has.
+            if (cancel.IsCancellationRequested) return null;
+            var results = dut.Run(candidates, 0, cancel);
             for (int i = 0; i < candidates.Count; i++)
             {
                 if (results[i] is not Answered a) continue;

@@ -117,10 +117,19 @@ public sealed record Counterexample(
         string text;
         try { text = File.ReadAllText(path); }
         catch (IOException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
+        return Parse(text, path);
+    }
+
+    /// <summary>Reads a counterexample file's text; errors name <paramref name="path"/> and what is wrong.</summary>
+    public static Counterexample Parse(string text, string path)
+    {
         try
         {
             using var doc = JsonDocument.Parse(text);
             var root = doc.RootElement;
+            // An object has exactly the listed fields (FRED-DUT-12): a field given twice would make one of its values silently win.
+            if (Wire.FirstDuplicate(root, "$") is { } twice)
+                throw new CounterexampleException($"{path}: {(twice.LastIndexOf('.') is var dot && dot == 1 ? $"\"{twice[2..]}\"" : twice)} is given twice");
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("fred_counterexample", out var v) || v.ValueKind != JsonValueKind.Number)
                 throw new CounterexampleException($"{path}: not a Fred counterexample file (no \"fred_counterexample\" version)");
             if (v.GetInt32() != FormatVersion)
@@ -168,7 +177,7 @@ public sealed record Counterexample(
                     Result(x.TryGetProperty("result", out var res) && res.ValueKind == JsonValueKind.Object ? res : throw new CounterexampleException($"{path}: answers[{i}] lacks \"result\""), $"answers[{i}].result"),
                     x.TryGetProperty("verdict", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "")).ToArray()
                 : [];
-            return new Counterexample(Str("dut"), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
+            return new Counterexample(DutText.Clean(Str("dut")), root.TryGetProperty("dut_command", out var dc) ? dc.GetString() ?? "" : "",
                 root.TryGetProperty("profile", out var pr) ? pr.GetString() ?? "" : "",
                 Wire.ParseHex(Str("seed"), "seed"), Num("index"), (int)Num("size"), Str("signature"), rules, mismatches,
                 c, Answers("expected"), root.TryGetProperty("observed", out _) ? Answers("observed") : null, path)
@@ -185,6 +194,7 @@ public sealed record Counterexample(
             throw new CounterexampleException($"{path}{where}: not valid JSON: {why}");
         }
         catch (FormatException) { throw new CounterexampleException($"{path}: a number that must be a whole number is not one"); }
+        catch (ArgumentException) { throw new CounterexampleException($"{path}: not text: an unpaired UTF-16 surrogate"); }
         catch (WireException ex) { throw new CounterexampleException($"{path}: {ex.Message}"); }
         catch (KeyNotFoundException) { throw new CounterexampleException($"{path}: a mismatch lacks step, field, expected, observed or rules"); }
         catch (InvalidOperationException ex) { throw new CounterexampleException($"{path}: a field has the wrong JSON type ({ex.Message})"); }

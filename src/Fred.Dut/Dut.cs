@@ -13,6 +13,13 @@ public interface IDut : IDisposable
 
     /// <summary>Runs a batch of cases; one result per case, in order.</summary>
     IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch);
+
+    /// <summary>
+    /// Runs a batch of cases, but sends no more once <paramref name="stopAfterBroken"/> of them in a row broke (0: never)
+    /// or <paramref name="cancel"/> is signalled: the cases not run then get a <see cref="DutBroke"/> of kind
+    /// <see cref="DutBroke.NotRun"/> saying why. A DUT that cannot stop early runs the whole batch.
+    /// </summary>
+    IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch, int stopAfterBroken, CancellationToken cancel) => Run(batch);
 }
 
 /// <summary>Runs a case through an implementation, the way a DUT must: step by step, stopping after a shutdown.</summary>

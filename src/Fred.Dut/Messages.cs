@@ -56,4 +56,8 @@ public sealed record Unsupported(long Id, string Reason) : CaseResult(Id);
 /// <param name="Id">The case it was running.</param>
 /// <param name="Kind">crash, timeout, garbage or order.</param>
 /// <param name="Detail">What happened, with the DUT's output line number and text where there is one.</param>
-public sealed record DutBroke(long Id, string Kind, string Detail) : CaseResult(Id);
+public sealed record DutBroke(long Id, string Kind, string Detail) : CaseResult(Id)
+{
+    /// <summary>The kind of a case that was never sent: the run stopped or was interrupted first (the detail says why).</summary>
+    public const string NotRun = "not-run";
+}

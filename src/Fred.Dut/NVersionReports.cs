@@ -171,6 +171,6 @@ public static class NVersionReports
                 r.Names.Select((n, i) => new XElement("property", new XAttribute("name", NVersionResult.Label(i)), new XAttribute("value", n)))),
             errors);
         var suites = r.Verdicts.Select((v, i) => Reports.Suite(v, $"fred-conform {NVersionResult.Label(i)} {v.Hello.Name}"));
-        return new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", suite, suites)).ToString();
+        return Reports.Xml(new XElement("testsuites", suite, suites));
     }
 }

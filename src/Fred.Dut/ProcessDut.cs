@@ -20,7 +20,8 @@ public sealed class ProcessDut : IDut
     readonly TimeSpan timeout;
     const int WriteChunk = 1 << 16;
     Process? process;
-    BlockingCollection<string?> lines = new();
+    BlockingCollection<OutputLine?> lines = new();
+    long longestCaseLine;
     readonly StringBuilder stderrTail = new();
     int lineNo;
 
@@ -88,8 +89,9 @@ public sealed class ProcessDut : IDut
         process = p;
         Starts++;
         lineNo = 0;
-        lines = new BlockingCollection<string?>();
+        lines = new BlockingCollection<OutputLine?>();
         var sink = lines;
+        Interlocked.Exchange(ref longestCaseLine, 0);
         stderrTail.Clear();
         p.ErrorDataReceived += (_, e) =>
         {
@@ -101,10 +103,10 @@ public sealed class ProcessDut : IDut
             }
         };
         p.BeginErrorReadLine();
-        var stdout = p.StandardOutput;
+        var reader = new LineReader(p.StandardOutput.BaseStream, () => LineLimit(Interlocked.Read(ref longestCaseLine)));
         new Thread(() =>
         {
-            try { while (stdout.ReadLine() is { } l) sink.Add(l); }
+            try { while (reader.Next() is { } l) sink.Add(l); }
             catch (IOException) { }
             catch (ObjectDisposedException) { }
             sink.Add(null);
@@ -114,49 +116,59 @@ public sealed class ProcessDut : IDut
         string where = $"the DUT \"{Command}\"";
         if (first.Timeout) { Kill(); throw new DutStartException($"{where} sent no hello within {Math.Max(timeout.TotalSeconds, 30)} s"); }
         if (first.Line is null) throw new DutStartException($"{where} exited before its hello (exit code {ExitCode()}){StderrNote()}");
+        if (first.Line.TooLong) { Kill(); throw new DutStartException($"{where}, output line 1 is longer than {first.Line.Limit} bytes"); }
         try
         {
-            if (Wire.Decode(first.Line) is not HelloMessage { Hello: var h })
+            if (Wire.Decode(first.Line.Text!) is not HelloMessage { Hello: var h })
                 throw new WireException("$.type", "the first line must be the DUT's hello");
             if (h.Protocol != ProtocolVersion.Current)
             {
                 Kill();
                 throw new DutStartException($"{where} speaks protocol version {h.Protocol}; this Fred speaks version {ProtocolVersion.Current}");
             }
-            Hello = h;
+            // What the DUT says about itself reaches terminals and reports: shortened and printable from here on.
+            Hello = h with { Name = DutText.Clean(h.Name), Features = [.. h.Features.Select(f => DutText.Clean(f))] };
         }
         catch (WireException ex)
         {
             Kill();
-            throw new DutStartException($"{where}, output line 1: {ex.Message}; the line was: {Clip(first.Line)}");
+            throw new DutStartException($"{where}, output line 1: {ex.Message}; the line was: {Clip(first.Line.Text!)}");
         }
         process.StandardInput.WriteLine(Wire.Hello(new DutHello("fred", ProtocolVersion.Current, [Model.Revision.Fred3, Model.Revision.Fred5], DutFeatures.All)));
         process.StandardInput.Flush();
     }
 
-    (string? Line, bool Timeout) Next(TimeSpan wait)
+    (OutputLine? Line, bool Timeout) Next(TimeSpan wait, CancellationToken cancel = default)
     {
-        if (!lines.TryTake(out var l, wait)) return (null, true);
+        OutputLine? l;
+        try { if (!lines.TryTake(out l, (int)Math.Min(wait.TotalMilliseconds, int.MaxValue), cancel)) return (null, true); }
+        catch (OperationCanceledException) { return (null, true); }
         if (l is null) { lines.Add(null); return (null, false); }
         lineNo++;
         return (l, false);
     }
 
     /// <inheritdoc/>
-    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch)
+    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch) => Run(batch, 0, CancellationToken.None);
+
+    /// <inheritdoc/>
+    public IReadOnlyList<CaseResult> Run(IReadOnlyList<DutCase> batch, int stopAfterBroken, CancellationToken cancel)
     {
         var results = new CaseResult[batch.Count];
-        int next = 0;
+        int next = 0, inARow = 0;
+        CaseResult[] NotRun(int from, string why)
+        {
+            for (int j = from; j < batch.Count; j++) results[j] = new DutBroke(batch[j].Id, DutBroke.NotRun, why);
+            return results;
+        }
         while (next < batch.Count)
         {
+            if (cancel.IsCancellationRequested) { Kill(); return NotRun(next, "the run was interrupted"); }
+            if (stopAfterBroken > 0 && inARow >= stopAfterBroken) return NotRun(next, $"the DUT broke on {inARow} cases in a row");
             if (process is null)
             {
                 try { Launch(); }
-                catch (DutStartException ex)
-                {
-                    for (int j = next; j < batch.Count; j++) results[j] = new DutBroke(batch[j].Id, "crash", $"the DUT could not be restarted: {ex.Message}");
-                    return results;
-                }
+                catch (DutStartException ex) { return NotRun(next, $"the DUT could not be restarted: {ex.Message}"); }
             }
             var pending = batch.Skip(next).ToArray();
             var byId = new Dictionary<long, DutCase>();
@@ -171,7 +183,11 @@ public sealed class ProcessDut : IDut
                 {
                     foreach (var c in pending)
                     {
+                        int before = buffer.WrittenCount;
                         Wire.WriteCase(buffer, c);
+                        // The answer may be read before this chunk is written, never before this limit is raised.
+                        long length = buffer.WrittenCount - before;
+                        if (length > Interlocked.Read(ref longestCaseLine)) Interlocked.Exchange(ref longestCaseLine, length);
                         if (buffer.WrittenCount >= WriteChunk) { stdin.Write(buffer.WrittenSpan); buffer.ResetWrittenCount(); }
                     }
                     stdin.Write(buffer.WrittenSpan);
@@ -184,28 +200,42 @@ public sealed class ProcessDut : IDut
             for (; i < batch.Count; i++)
             {
                 var expected = batch[i];
-                var (line, timedOut) = Next(timeout);
+                var (line, timedOut) = Next(timeout, cancel);
+                if (cancel.IsCancellationRequested)
+                {
+                    Kill();
+                    writer.Wait(TimeSpan.FromSeconds(5));
+                    return NotRun(i, "the run was interrupted");
+                }
                 CaseResult? broke = null;
                 if (timedOut)
                     broke = new DutBroke(expected.Id, "timeout", $"no answer within {timeout.TotalMilliseconds:0} ms (output line {lineNo + 1} never came)");
                 else if (line is null)
                     broke = new DutBroke(expected.Id, "crash", $"the DUT exited (code {ExitCode()}) after output line {lineNo}{StderrNote()}");
+                else if (line.TooLong)
+                    broke = new DutBroke(expected.Id, "garbage", $"output line {lineNo} is longer than {line.Limit} bytes");
                 else
                 {
                     try
                     {
-                        if (Wire.Decode(line, id => byId.GetValueOrDefault(id)) is not ResultMessage { Result: var r })
+                        if (Wire.Decode(line.Text!, id => byId.GetValueOrDefault(id)) is not ResultMessage { Result: var r })
                             throw new WireException("$.type", "expected a result");
                         if (r.Id != expected.Id)
                             broke = new DutBroke(expected.Id, "order", $"output line {lineNo} answers case {r.Id} while case {expected.Id} was next");
                         else
-                            results[i] = r;
+                            results[i] = r switch
+                            {
+                                Unsupported u => u with { Reason = DutText.Clean(u.Reason) },
+                                DutBroke b => b with { Detail = DutText.Clean(b.Detail) },
+                                _ => r,
+                            };
                     }
                     catch (WireException ex)
                     {
-                        broke = new DutBroke(expected.Id, "garbage", $"output line {lineNo}: {ex.Message}; the line was: {Clip(line)}");
+                        broke = new DutBroke(expected.Id, "garbage", $"output line {lineNo}: {ex.Message}; the line was: {Clip(line.Text!)}");
                     }
                 }
+                inARow = results[i] is DutBroke || broke is not null ? inARow + 1 : 0;
                 if (broke is not null)
                 {
                     results[i] = broke;
@@ -220,7 +250,13 @@ public sealed class ProcessDut : IDut
         return results;
     }
 
-    static string Clip(string s) => s.Length <= 200 ? s : s[..200] + $"... ({s.Length} characters)";
+    /// <summary>
+    /// The longest output line Fred reads from a DUT (spec/dut-protocol.md, FRED-DUT-09): 1 MiB, or 256 times the longest
+    /// case line sent to this DUT process when that is more. A longer line is a <c>garbage</c> verdict for the case.
+    /// </summary>
+    public static long LineLimit(long longestCaseLine) => Math.Max(1 << 20, 256 * longestCaseLine);
+
+    static string Clip(string s) => DutText.Clean(s);
 
     string ExitCode()
     {
@@ -236,7 +272,7 @@ public sealed class ProcessDut : IDut
         lock (stderrTail)
         {
             var t = stderrTail.ToString().Trim();
-            return t.Length == 0 ? "" : $"; its stderr ended with: {t.Split('\n').Last().Trim()}";
+            return t.Length == 0 ? "" : $"; its stderr ended with: {DutText.Clean(t.Split('\n').Last().Trim())}";
         }
     }
 

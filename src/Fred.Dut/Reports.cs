@@ -35,7 +35,7 @@ public static class Reports
         }
         if (r.Broken.Count > 20) sb.AppendLine($"... and {r.Broken.Count - 20} more cases on which the DUT broke");
         sb.AppendLine();
-        sb.AppendLine(r.Ok ? $"VERDICT: PASS ({r.ByRule.Count} rules exercised)" : $"VERDICT: FAIL ({r.Failures.Count} distinct failure(s), {r.Broken.Count} broken case(s))");
+        sb.AppendLine(Verdict(r));
         return sb.ToString();
     }
 
@@ -48,6 +48,18 @@ public static class Reports
             sb.AppendLine($"{t.Rule,-15} {t.Cases,8} {t.Cases - t.Failures,8} {t.Failures,7}  {SpecRules.Title(t.Rule)}{(t.Failures > 0 ? "   <-- FAIL" : "")}");
         return sb.ToString();
     }
+
+    /// <summary>The verdict line: PASS, FAIL, STOPPED (the DUT kept breaking or could not be restarted) or INTERRUPTED.</summary>
+    public static string Verdict(CampaignResult r)
+    {
+        string found = $"{r.Failures.Count} distinct failure(s), {r.Broken.Count} broken case(s)";
+        return r.Stopped is { } why ? $"VERDICT: STOPPED: {why}; {r.Run} of {r.Options.Count} cases run ({found})"
+            : r.Interrupted ? $"VERDICT: INTERRUPTED after {r.Run} of {r.Options.Count} cases ({found} so far)"
+            : r.Ok ? $"VERDICT: PASS ({r.ByRule.Count} rules exercised)"
+            : $"VERDICT: FAIL ({found})";
+    }
+
+    static string VerdictWord(CampaignResult r) => r.Stopped is not null ? "STOPPED" : r.Interrupted ? "INTERRUPTED" : r.Ok ? "PASS" : "FAIL";
 
     /// <summary>A failure as the console shows it, under a title; <paramref name="duts"/> are the <c>--dut</c> options that regenerate it.</summary>
     internal static void FailureText(StringBuilder sb, Failure f, string title, string replayDut, string duts, ulong seed, DutProfile profile)
@@ -67,7 +79,7 @@ public static class Reports
         var sb = new StringBuilder();
         sb.AppendLine($"# Fred conformance report: {r.Hello.Name}");
         sb.AppendLine();
-        sb.AppendLine($"- verdict: **{(r.Ok ? "PASS" : "FAIL")}**");
+        sb.AppendLine($"- verdict: **{VerdictWord(r)}**{(r.Stopped is null && !r.Interrupted ? "" : $" ({Verdict(r)["VERDICT: ".Length..]})")}");
         sb.AppendLine($"- DUT: `{r.DutCommand}` (protocol {r.Hello.Protocol}; revisions {string.Join(", ", r.Hello.Revisions.Select(Wire.RevisionName))}; features {(r.Hello.Features.Count == 0 ? "none" : string.Join(", ", r.Hello.Features))})");
         sb.AppendLine($"- profile: {r.Profile}");
         sb.AppendLine($"- seed `0x{r.Options.Seed:x}`, {r.Run} cases: {r.Passed} agreed, {r.FailedCases} disagreed, {r.Unsupported} declined, {r.Broken.Count} broke; {r.Elapsed.TotalSeconds:0.0} s ({Rate(r)} cases/s)");
@@ -113,7 +125,21 @@ public static class Reports
 
     /// <summary>JUnit XML: one test case per exercised rule, failing with its counterexamples; one per broken case.</summary>
     public static string JUnit(CampaignResult r) =>
-        new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("testsuites", Suite(r, $"fred-conform {r.Hello.Name}"))).ToString();
+        Xml(new XElement("testsuites", Suite(r, $"fred-conform {r.Hello.Name}")));
+
+    /// <summary>
+    /// An XML document's text, every attribute and text node made printable first (<see cref="DutText.Printable"/>): XML
+    /// 1.0 cannot carry most control characters, and a command line or profile given by a person may hold them too.
+    /// </summary>
+    internal static string Xml(XElement root)
+    {
+        foreach (var a in root.DescendantsAndSelf().Attributes()) a.Value = Printable(a.Value);
+        foreach (var t in root.DescendantNodes().OfType<XText>()) t.Value = Printable(t.Value);
+        return new XDocument(new XDeclaration("1.0", "utf-8", null), root).ToString();
+    }
+
+    /// <summary>One line or several: each line printable.</summary>
+    static string Printable(string s) => s.Contains('\n') ? string.Join("\n", s.Split('\n').Select(DutText.Printable)) : DutText.Printable(s);
 
     /// <summary>A campaign's JUnit test suite: one test case per exercised rule, one per broken case.</summary>
     internal static XElement Suite(CampaignResult r, string name)
@@ -128,13 +154,16 @@ public static class Reports
                     string.Join("\n\n", fs.Select(f => $"{f.Signature}\n{string.Join("\n", f.Mismatches)}\n{f.File}"))));
             return tc;
         }).ToList();
+        if (r.Stopped is not null || r.Interrupted)
+            cases.Add(new XElement("testcase", new XAttribute("classname", "fred.RUN"), new XAttribute("name", "the run"),
+                new XElement("error", new XAttribute("message", Verdict(r)), new XAttribute("type", r.Interrupted ? "interrupted" : "stopped"))));
         cases.AddRange(r.Broken.Select(b => new XElement("testcase", new XAttribute("classname", "fred.DUT"), new XAttribute("name", $"case {b.Index}"),
             new XElement("error", new XAttribute("message", b.Verdict.Kind), new XAttribute("type", b.Verdict.Kind), b.Verdict.Detail))));
         return new XElement("testsuite",
             new XAttribute("name", name),
             new XAttribute("tests", cases.Count),
             new XAttribute("failures", r.ByRule.Count(t => t.Failures > 0)),
-            new XAttribute("errors", r.Broken.Count),
+            new XAttribute("errors", cases.Count(c => c.Element("error") is not null)),
             new XAttribute("time", r.Elapsed.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture)),
             new XElement("properties",
                 new XElement("property", new XAttribute("name", "seed"), new XAttribute("value", $"0x{r.Options.Seed:x}")),

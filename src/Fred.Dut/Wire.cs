@@ -243,17 +243,20 @@ public static class Wire
         w.WriteEndObject();
     }
 
-    /// <summary>Consecutive pages with the same permissions, as (first page, count, access).</summary>
+    /// <summary>The most pages one entry of <c>pages</c> may hold.</summary>
+    public const int MaxRunPages = 1 << 20;
+
+    /// <summary>Consecutive pages with the same permissions, as (first page, count, access), split so no run holds more than <see cref="MaxRunPages"/>.</summary>
     public static IEnumerable<(ulong Start, int Count, PageAccess Access)> PageRuns(Memory m)
     {
-        ulong start = 0; int count = 0; PageAccess access = PageAccess.None;
-        foreach (var p in m.Pages)
-        {
-            if (count > 0 && p.Value == access && p.Key == start + (ulong)count * Memory.PageSize) { count++; continue; }
-            if (count > 0) yield return (start, count, access);
-            (start, count, access) = (p.Key, 1, p.Value);
-        }
-        if (count > 0) yield return (start, count, access);
+        foreach (var r in m.PageRuns)
+            for (ulong start = r.First, left = r.Count; left > 0;)
+            {
+                int n = (int)Math.Min(left, MaxRunPages);
+                yield return (start, n, r.Access);
+                left -= (ulong)n;
+                start += (ulong)n * Memory.PageSize;
+            }
     }
 
     // ---- names ---------------------------------------------------------------------------------------
@@ -287,28 +290,65 @@ public static class Wire
         JsonDocument doc;
         try { doc = JsonDocument.Parse(line); }
         catch (JsonException ex) { throw new WireException("$", $"not JSON ({ex.Message.Split('.')[0]})"); }
+        catch (ArgumentException) { throw new WireException("$", "not text: an unpaired UTF-16 surrogate"); }
         using (doc)
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new WireException("$", "expected a JSON object");
-            string type = Str(root, "type", "$");
-            return type switch
+            try
             {
-                "hello" => new HelloMessage(DecodeHello(root)),
-                "case" => new CaseMessage(DecodeCase(root)),
-                "result" => new ResultMessage(DecodeResult(root, pending)),
-                "bye" => Only(root, "$", ["type"], new ByeMessage()),
-                _ => throw new WireException("$.type", $"unknown message type \"{type}\" (expected hello, case, result or bye)"),
-            };
+                string type = Str(root, "type", "$");
+                return type switch
+                {
+                    "hello" => new HelloMessage(DecodeHello(root)),
+                    "case" => new CaseMessage(DecodeCase(root)),
+                    "result" => new ResultMessage(DecodeResult(root, pending)),
+                    "bye" => Only(root, "$", ["type"], new ByeMessage()),
+                    _ => throw new WireException("$.type", $"unknown message type \"{type}\" (expected hello, case, result or bye)"),
+                };
+            }
+            catch (InvalidOperationException)
+            {
+                // System.Text.Json refuses to turn an escaped unpaired surrogate (\ud800) into a string, name or value.
+                throw new WireException("$", "a string or field name holds an escaped unpaired surrogate (\\ud800 to \\udfff)");
+            }
         }
     }
 
+    /// <summary>Checks that an object holds only the allowed fields, each at most once (FRED-DUT-01); returns the value.</summary>
     static T Only<T>(JsonElement o, string path, string[] allowed, T value)
     {
+        uint seen = 0;
         foreach (var p in o.EnumerateObject())
-            if (Array.IndexOf(allowed, p.Name) < 0)
-                throw new WireException($"{path}.{p.Name}", $"unknown field (allowed here: {string.Join(", ", allowed)})");
+        {
+            int k = Array.IndexOf(allowed, p.Name);
+            if (k < 0) throw new WireException($"{path}.{p.Name}", $"unknown field (allowed here: {string.Join(", ", allowed)})");
+            if ((seen & (1u << k)) != 0) throw new WireException($"{path}.{p.Name}", "field given twice");
+            seen |= 1u << k;
+        }
         return value;
+    }
+
+    /// <summary>The path and name of the first field given twice in an object or anywhere below it, or null.</summary>
+    public static string? FirstDuplicate(JsonElement e, string path)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var names = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var p in e.EnumerateObject())
+                    if (!names.Add(p.Name)) return $"{path}.{p.Name}";
+                foreach (var p in e.EnumerateObject())
+                    if (FirstDuplicate(p.Value, $"{path}.{p.Name}") is { } d) return d;
+                return null;
+            case JsonValueKind.Array:
+                int i = 0;
+                foreach (var x in e.EnumerateArray())
+                    if (FirstDuplicate(x, $"{path}[{i++}]") is { } d) return d;
+                return null;
+            default:
+                return null;
+        }
     }
 
     static DutHello DecodeHello(JsonElement o)
@@ -344,7 +384,9 @@ public static class Wire
             Only(p, path, ["base", "count", "access"], 0);
             ulong b = U64(p, "base", path);
             if ((b & (Memory.PageSize - 1)) != 0) throw new WireException(path + ".base", "must be 4 KiB aligned");
-            int count = Int(p, "count", path, 1, 1 << 20);
+            int count = Int(p, "count", path, 1, MaxRunPages);
+            if (b + ((ulong)count * Memory.PageSize - 1) < b)
+                throw new WireException(path + ".count", $"{count} pages from {Hex(b)} pass the end of the 64-bit address space");
             runs.Add((b, count, ParseAccess(Str(p, "access", path), path + ".access")));
         }
         var contents = Pairs(o, "memory", "$");
@@ -415,6 +457,7 @@ public static class Wire
             string name = p.Name;
             if (!FieldIndex.TryGetValue(name, out int k))
                 throw new WireException($"{path}.{name}", "unknown register (see spec/dut-protocol.md, \"State\")");
+            if ((seen & (1UL << k)) != 0) throw new WireException($"{path}.{name}", "field given twice");
             seen |= 1UL << k;
             if (k < u64.Length)
             {

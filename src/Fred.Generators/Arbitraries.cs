@@ -1005,4 +1005,39 @@ public static class Arbitraries
     public static Gen<Scenario> CorrectedRuleScenario { get; } = Gen.OneOf(
         InstructionOnBrokenStack, InstructionInStiShadow, UserSspNotCanonical, ShadowRecordTampered, EretuShadowStackChecks,
         FrameAndShadowStackBroken, DeliveryFaultsWithErrorCode, SyscallPreconditions);
+
+    // ---- hostile input -------------------------------------------------------------------------------
+
+    static readonly string[] HostilePieces =
+    [
+        "{", "}", "[", "]", "\"", ":", ",", "\\", "\\u0000", "\\ud800", "0x", "0xffffffffffffffff", "-1", "1e308", "421.5",
+        "99999999999999999999", "null", "true", "\"type\"", "\"id\"", "\"count\":1048576", "\u0000", "\u001b[2J", "\n", "\r",
+        "\ud800", "\uffff", "=", "#", "allow ", "revisions", "name", "unobserved", " ", "\"case\"", "\"steps\"", "\"pages\"",
+    ];
+
+    /// <summary>
+    /// Text a hostile file or DUT might send: any string, or one of <paramref name="valid"/> mutated (a span deleted,
+    /// duplicated or replaced by JSON-ish pieces, control characters, huge or fractional numbers), a few times over.
+    /// </summary>
+    public static Gen<string> HostileText(IReadOnlyList<string> valid)
+    {
+        var piece = Gen.Elements(HostilePieces);
+        var anyText = Gen.Choose(0, 64).SelectMany(n => Gen.ArrayOf(Gen.OneOf(piece, Gen.Choose(0, 0xFFFF).Select(c => ((char)c).ToString())), n))
+            .Select(parts => string.Concat(parts));
+        Gen<string> Mutate(string s) =>
+            from kind in Gen.Choose(0, 3)
+            from at in Gen.Choose(0, s.Length)
+            from len in Gen.Choose(0, Math.Min(64, s.Length - at))
+            from p in piece
+            select kind switch
+            {
+                0 => s.Remove(at, len),
+                1 => s.Insert(at, s.Substring(at, len)),
+                2 => s.Remove(at, len).Insert(at, p),
+                _ => s.Insert(at, p),
+            };
+        Gen<string> MutateTimes(string s, int n) => n == 0 ? Gen.Constant(s) : Mutate(s).SelectMany(m => MutateTimes(m, n - 1));
+        var mutated = from s in Gen.Elements(valid.ToArray()) from n in Gen.Choose(1, 4) from m in MutateTimes(s, n) select m;
+        return Gen.Frequency((1, anyText), (4, mutated));
+    }
 }

@@ -47,7 +47,8 @@ internal readonly record struct PendingWrite(ulong Address, int Size, ulong Valu
 /// each new version adds one overlay of at most <see cref="OverlaySlots"/> quadwords held inline (a zero value in an
 /// overlay hides the quadword below it), so a step that writes a frame allocates one object. When the chain grows past
 /// <see cref="MaxChain"/> overlays, the next version folds them into a new table. Page permissions are a sorted table
-/// replaced on every Map. Every observable (Peek, Read, Pages, NonZeroQuadwords, equality) sees only the flattened
+/// replaced on every Map; it holds runs of pages (first page, last page, permissions), never one entry per page, so
+/// mapping 2^20 pages costs one run. Every observable (Peek, Read, Pages, NonZeroQuadwords, equality) sees only the flattened
 /// contents, never the layering.
 /// </remarks>
 public sealed class Memory : IEquatable<Memory>
@@ -68,11 +69,11 @@ public sealed class Memory : IEquatable<Memory>
     }
 
     /// <summary>The page table and the shared quadword table, in one object so a new version stores one reference.</summary>
-    sealed class Tables(ulong[] pageBases, PageAccess[] pageAccess, ulong[] keys, ulong[] values)
+    sealed class Tables(PageRun[] runs, ulong[] keys, ulong[] values)
     {
-        // Page table: ascending page bases and their (never None) permissions.
-        public readonly ulong[] PageBases = pageBases;
-        public readonly PageAccess[] PageAccess = pageAccess;
+        // Page table: ascending, disjoint runs of pages with (never None) permissions; neighbouring runs with the same
+        // permissions are merged, so equal page maps have equal tables.
+        public readonly PageRun[] Runs = runs;
 
         // The shared table: ascending 8-aligned addresses and their non-zero values.
         public readonly ulong[] Keys = keys;
@@ -80,8 +81,7 @@ public sealed class Memory : IEquatable<Memory>
     }
 
     readonly Tables tables;
-    ulong[] pageBases => tables.PageBases;
-    PageAccess[] pageAccess => tables.PageAccess;
+    PageRun[] runs => tables.Runs;
     ulong[] tableKeys => tables.Keys;
     ulong[] tableValues => tables.Values;
 
@@ -103,7 +103,7 @@ public sealed class Memory : IEquatable<Memory>
     }
 
     /// <summary>Memory with no page mapped.</summary>
-    public static Memory Empty { get; } = new(new([], [], [], []), null, 0, 0, default, default);
+    public static Memory Empty { get; } = new(new([], [], []), null, 0, 0, default, default);
 
     /// <summary>
     /// Memory built in one go: the same as mapping every run of <paramref name="pages"/> in order on <see cref="Empty"/>
@@ -114,33 +114,17 @@ public sealed class Memory : IEquatable<Memory>
     /// <param name="quadwords">8-aligned addresses and their values (zeros allowed).</param>
     public static Memory Build(ReadOnlySpan<(ulong Base, int Count, PageAccess Access)> pages, ReadOnlySpan<KeyValuePair<ulong, ulong>> quadwords)
     {
-        bool ascending = true;
-        int total = 0;
-        ulong end = 0;
-        for (int i = 0; i < pages.Length; i++)
+        var runs = new List<PageRun>(pages.Length);
+        foreach (var (b, n, a) in pages)
         {
-            var (b, n, a) = pages[i];
-            if ((b & (PageSize - 1)) != 0 || n < 1 || a == PageAccess.None || (i > 0 && b < end) || b + (ulong)n * PageSize < b)
-                ascending = false;
-            end = b + (ulong)n * PageSize;
-            total += n;
+            // In ascending order without overlap (how the protocol lists them), a run is appended; otherwise mapped as Map would.
+            ulong last = b + (ulong)n * PageSize - 1;
+            bool simple = (b & (PageSize - 1)) == 0 && n >= 1 && a != PageAccess.None && last > b
+                && (runs.Count == 0 || runs[^1].Last < b);
+            if (simple) runs.Add(new(b, last & ~(PageSize - 1), a));
+            else runs = Carve(runs, b, (ulong)Math.Max(n, 0) * PageSize, a);
         }
-        ulong[] pageKeys;
-        PageAccess[] pageValues;
-        if (ascending)
-        {
-            pageKeys = new ulong[total];
-            pageValues = new PageAccess[total];
-            int k = 0;
-            foreach (var (b, n, a) in pages)
-                for (int j = 0; j < n; j++, k++) (pageKeys[k], pageValues[k]) = (b + (ulong)j * PageSize, a);
-        }
-        else
-        {
-            var m = Empty;
-            foreach (var (b, n, a) in pages) m = m.Map(b, (ulong)n * PageSize, a);
-            (pageKeys, pageValues) = (m.pageBases, m.pageAccess);
-        }
+        var pageRuns = Merge(runs);
         bool sorted = true;
         for (int i = 0; i < quadwords.Length; i++)
             if ((quadwords[i].Key & 7) != 0 || quadwords[i].Value == 0 || (i > 0 && quadwords[i].Key <= quadwords[i - 1].Key)) sorted = false;
@@ -163,16 +147,34 @@ public sealed class Memory : IEquatable<Memory>
             keys = [.. all.Select(kv => kv.Key)];
             values = [.. all.Select(kv => kv.Value)];
         }
-        return new(new(pageKeys, pageValues, keys, values), null, 0, 0, default, default);
+        return new(new(pageRuns, keys, values), null, 0, 0, default, default);
     }
 
-    /// <summary>The mapped pages (page base address and permissions), in ascending address order.</summary>
+    /// <summary>The mapped pages (page base address and permissions), in ascending address order, one by one.</summary>
     public IEnumerable<KeyValuePair<ulong, PageAccess>> Pages
     {
         get
         {
-            for (int i = 0; i < pageBases.Length; i++)
-                yield return new(pageBases[i], pageAccess[i]);
+            foreach (var r in runs)
+                for (ulong p = r.First; ; p += PageSize)
+                {
+                    yield return new(p, r.Access);
+                    if (p == r.Last) break;
+                }
+        }
+    }
+
+    /// <summary>The mapped pages as maximal runs of neighbouring pages with the same permissions, in ascending address order.</summary>
+    public IReadOnlyList<PageRun> PageRuns => runs;
+
+    /// <summary>How many pages are mapped.</summary>
+    public ulong PageCount
+    {
+        get
+        {
+            ulong n = 0;
+            foreach (var r in runs) n += r.Count;
+            return n;
         }
     }
 
@@ -190,27 +192,64 @@ public sealed class Memory : IEquatable<Memory>
     /// <summary>Permissions of the page holding an address.</summary>
     public PageAccess AccessOf(ulong address)
     {
-        int i = IndexOf(pageBases, address & ~(PageSize - 1));
-        return i >= 0 ? pageAccess[i] : PageAccess.None;
+        ulong p = address & ~(PageSize - 1);
+        var r = runs;
+        int lo = 0, hi = r.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (int)((uint)(lo + hi) >> 1);
+            if (r[mid].Last < p) lo = mid + 1;
+            else if (r[mid].First > p) hi = mid - 1;
+            else return r[mid].Access;
+        }
+        return PageAccess.None;
     }
 
-    /// <summary>Maps (or remaps) the pages covering [start, start+length) with the given permissions.</summary>
-    public Memory Map(ulong start, ulong length, PageAccess access)
+    /// <summary>
+    /// Maps (or remaps) the pages covering [start, start+length) with the given permissions (at least one page; a range
+    /// that runs past the top of the address space wraps to page 0).
+    /// </summary>
+    public Memory Map(ulong start, ulong length, PageAccess access) =>
+        new(new(Merge(Carve([.. runs], start, length, access)), tableKeys, tableValues), below, chain, used, keys, values);
+
+    /// <summary>Ascending disjoint runs with the pages covering [start, start+length) given <paramref name="access"/> (None: unmapped).</summary>
+    static List<PageRun> Carve(List<PageRun> runs, ulong start, ulong length, PageAccess access)
     {
-        var touched = new HashSet<ulong>();
         ulong first = start & ~(PageSize - 1), last = (start + Math.Max(length, 1) - 1) & ~(PageSize - 1);
-        for (ulong p = first; ; p += PageSize)
+        if (last < first)
         {
-            touched.Add(p);
-            if (p == last) break;
+            runs = Carve(runs, first, 0 - first, access);
+            return Carve(runs, 0, last + PageSize, access);
         }
-        var map = new List<KeyValuePair<ulong, PageAccess>>(pageBases.Length + (access == PageAccess.None ? 0 : touched.Count));
-        for (int i = 0; i < pageBases.Length; i++)
-            if (!touched.Contains(pageBases[i])) map.Add(new(pageBases[i], pageAccess[i]));
-        if (access != PageAccess.None)
-            foreach (var p in touched) map.Add(new(p, access));
-        map.Sort((a, b) => a.Key.CompareTo(b.Key));
-        return new(new([.. map.Select(kv => kv.Key)], [.. map.Select(kv => kv.Value)], tableKeys, tableValues), below, chain, used, keys, values);
+        var result = new List<PageRun>(runs.Count + 2);
+        bool placed = false;
+        foreach (var r in runs)
+        {
+            if (r.Last < first) { result.Add(r); continue; }
+            if (!placed)
+            {
+                if (r.First < first) result.Add(r with { Last = first - PageSize });
+                if (access != PageAccess.None) result.Add(new(first, last, access));
+                placed = true;
+            }
+            if (r.First > last) { result.Add(r); continue; }
+            if (r.Last > last) result.Add(r with { First = last + PageSize });
+        }
+        if (!placed && access != PageAccess.None) result.Add(new(first, last, access));
+        return result;
+    }
+
+    /// <summary>Ascending disjoint runs with neighbours of the same permissions joined.</summary>
+    static PageRun[] Merge(List<PageRun> runs)
+    {
+        var merged = new List<PageRun>(runs.Count);
+        foreach (var r in runs)
+        {
+            if (merged.Count > 0 && merged[^1].Access == r.Access && merged[^1].Last + PageSize == r.First)
+                merged[^1] = merged[^1] with { Last = r.Last };
+            else merged.Add(r);
+        }
+        return [.. merged];
     }
 
     /// <summary>Reads 1..8 bytes (little-endian) with permission checks.</summary>
@@ -365,7 +404,7 @@ public sealed class Memory : IEquatable<Memory>
         var top = new Memory(under.tables, under, under.chain + 1, count, newKeys, newValues);
         if (top.chain <= MaxChain) return top;
         var (k, v) = top.Flatten();
-        return new(new(under.pageBases, under.pageAccess, k, v), null, 0, 0, default, default);
+        return new(new(under.runs, k, v), null, 0, 0, default, default);
     }
 
     /// <summary>Collects the quadwords a batch of pokes changes into overlays over a starting version.</summary>
@@ -487,7 +526,7 @@ public sealed class Memory : IEquatable<Memory>
     {
         if (other is null) return false;
         if (ReferenceEquals(this, other)) return true;
-        if (!pageBases.AsSpan().SequenceEqual(other.pageBases) || !pageAccess.AsSpan().SequenceEqual(other.pageAccess)) return false;
+        if (!runs.AsSpan().SequenceEqual(other.runs)) return false;
         var (k, v) = Flatten();
         var (ok, ov) = other.Flatten();
         return k.AsSpan().SequenceEqual(ok) && v.AsSpan().SequenceEqual(ov);
@@ -497,7 +536,7 @@ public sealed class Memory : IEquatable<Memory>
     public override bool Equals(object? obj) => Equals(obj as Memory);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(pageBases.Length, Flatten().Keys.Length);
+    public override int GetHashCode() => HashCode.Combine(runs.Length, Flatten().Keys.Length);
 
     /// <summary>Quadword addresses whose contents differ between two memories, in ascending order.</summary>
     public IEnumerable<ulong> DifferingQuadwords(Memory other)
@@ -526,5 +565,12 @@ public sealed class Memory : IEquatable<Memory>
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"{pageBases.Length} pages, {Flatten().Keys.Length} non-zero quadwords";
+    public override string ToString() => $"{PageCount} pages, {Flatten().Keys.Length} non-zero quadwords";
+}
+
+/// <summary>Neighbouring pages with the same permissions: the first and last page's base address (inclusive).</summary>
+public readonly record struct PageRun(ulong First, ulong Last, PageAccess Access)
+{
+    /// <summary>How many pages the run holds.</summary>
+    public ulong Count => (Last - First) / Memory.PageSize + 1;
 }
