@@ -10,13 +10,20 @@ namespace Fred.Conformance.Kernel;
 /// </summary>
 public class KernelDifferentialTests
 {
-    /// <summary>The RFC patch the project started from: $FRED_SEED, else ../shared/seed beside the checkout.</summary>
+    /// <summary>
+    /// The RFC patch the project started from: $FRED_SEED, else shared/seed in a folder above the checkout (../shared
+    /// beside it, as the project's workplace has it, or higher up for a checkout one level deeper).
+    /// </summary>
     public static string? SeedPatch()
     {
         string? env = Environment.GetEnvironmentVariable("FRED_SEED");
         if (!string.IsNullOrEmpty(env)) return File.Exists(env) ? env : null;
-        string p = Path.Combine(SpecCoverageTests.RepositoryRoot(), "..", "shared", "seed", "000_613f7f03da7d5c70.txt");
-        return File.Exists(p) ? Path.GetFullPath(p) : null;
+        for (var d = new DirectoryInfo(SpecCoverageTests.RepositoryRoot()).Parent; d is not null; d = d.Parent)
+        {
+            string p = Path.Combine(d.FullName, "shared", "seed", "000_613f7f03da7d5c70.txt");
+            if (File.Exists(p)) return p;
+        }
+        return null;
     }
 
     /// <summary>The configurations the default test compares: the snapshot set and the die notifier that stops.</summary>
