@@ -61,15 +61,27 @@ public sealed class InProcessDut(string name, Implementation impl, IReadOnlyList
 /// <summary>The DUT side of the protocol: reads lines, answers them. The model DUT executable is this loop over the model.</summary>
 public static class DutServer
 {
-    /// <summary>Serves until bye or end of input. Returns the process exit code: 0 after bye, 2 after a protocol error.</summary>
-    public static int Serve(TextReader input, TextWriter output, TextWriter errors, DutHello hello, Implementation impl)
+    /// <summary>The longest input line the model DUT reads (FRED-DUT-03): far above any case Fred generates.</summary>
+    public const long MaxInputLineBytes = 64L << 20;
+
+    /// <summary>
+    /// Serves until bye or end of input, reading lines in bounded memory (at most <paramref name="maxLineBytes"/> a line).
+    /// Returns the process exit code: 0 after bye, 2 after a protocol error or an over-long line.
+    /// </summary>
+    public static int Serve(Stream input, TextWriter output, TextWriter errors, DutHello hello, Implementation impl, long maxLineBytes = MaxInputLineBytes)
     {
         output.WriteLine(Wire.Hello(hello));
         output.Flush();
         int lineNo = 0;
-        while (input.ReadLine() is { } line)
+        var reader = new LineReader(input, () => maxLineBytes);
+        while (reader.Next() is { } read)
         {
             lineNo++;
+            if (read.Text is not { } line)
+            {
+                errors.WriteLine($"fred-model-dut: input line {lineNo} is longer than {read.Limit} bytes");
+                return 2;
+            }
             if (line.Length == 0) continue;
             Message m;
             try { m = Wire.Decode(line); }

@@ -79,7 +79,7 @@ root.SetAction(p =>
     }
     var stdout = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
     TextWriter output = p.GetValue(misbehave) is { } mis ? new Misbehaving(stdout, mis.Kind, mis.At) : stdout;
-    var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false), false, 1 << 16);
+    var stdin = Console.OpenStandardInput();
     return DutServer.Serve(stdin, output, Console.Error, new DutHello(name, ProtocolVersion.Current,
         p.GetResult(revisions) is null ? [Revision.Fred3, Revision.Fred5] : p.GetValue(revisions)!,
         p.GetResult(features) is null ? DutFeatures.All : p.GetValue(features)!), impl);

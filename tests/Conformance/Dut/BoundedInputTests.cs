@@ -188,4 +188,22 @@ public class BoundedInputTests
         }
         finally { File.Delete(file); }
     }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-03")]
+    public void The_model_DUT_refuses_an_over_long_input_line_in_bounded_memory()
+    {
+        // 40 MB without a line end against a 1 MB limit: a clear error and exit 2, without holding the line.
+        var bytes = new byte[40 << 20];
+        bytes.AsSpan().Fill((byte)'x');
+        var input = new MemoryStream(bytes, writable: false);
+        var (output, errors) = (new StringWriter(), new StringWriter());
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        int code = DutServer.Serve(input, output, errors, new DutHello("m", ProtocolVersion.Current, [Revision.Fred5], DutFeatures.All),
+            CaseRunner.Model, maxLineBytes: 1 << 20);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(2, code);
+        Assert.Equal("fred-model-dut: input line 1 is longer than 1048576 bytes", errors.ToString().Trim());
+        Assert.True(allocated < 8 << 20, $"{allocated} bytes allocated");
+    }
 }
