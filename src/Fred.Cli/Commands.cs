@@ -24,7 +24,7 @@ public static class Commands
         string dutName = a.Duts[0];
         var (o, timeout) = CampaignOptionsOf(a);
         CheckOutputs(a.Save, ("--junit", a.Junit), ("--markdown", a.Markdown));
-        if (a.Duts.Count > 1) return RunN(a, a.Duts, o, timeout);
+        if (a.Duts.Count > 1) return RunN(a, a.Duts, o, timeout, cancel);
         string command = DutCommand.Resolve(dutName);
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, DUT {command}");
         using var dut = ProcessDut.Start(command, timeout);
@@ -37,7 +37,7 @@ public static class Commands
     }
 
     /// <summary>run with several --dut: the N-version campaign (FRED-DUT-13).</summary>
-    static int RunN(RunSettings a, IReadOnlyList<string> names, CampaignOptions o, TimeSpan timeout)
+    static int RunN(RunSettings a, IReadOnlyList<string> names, CampaignOptions o, TimeSpan timeout, CancellationToken cancel)
     {
         var commands = names.Select(DutCommand.Resolve).ToArray();
         Console.Error.WriteLine($"fred-conform: {o.Count} cases, seed 0x{o.Seed:x}, profile {o.EffectiveProfile.Name}, N-version over {names.Count} DUTs: {string.Join("; ", commands)}");
@@ -45,13 +45,13 @@ public static class Commands
         try
         {
             foreach (var command in commands) started.Add(ProcessDut.Start(command, timeout));
-            var result = LiveProgress.Show(a.Quiet, o.Count, progress => NVersion.Run(names.Select((n, i) => new NamedDut(n, started[i])).ToArray(), o, progress));
+            var result = LiveProgress.Show(a.Quiet, o.Count, progress => NVersion.Run(names.Select((n, i) => new NamedDut(n, started[i])).ToArray(), o, progress, cancel));
             Console.Write(NVersionReports.Text(result));
             for (int i = 0; i < started.Count; i++)
                 if (started[i].Starts > 1) Console.WriteLine($"({NVersionResult.Label(i)} was restarted {started[i].Starts - 1} time(s))");
             Write(a.Junit, NVersionReports.JUnit(result));
             Write(a.Markdown, NVersionReports.Markdown(result));
-            return result.Ok ? 0 : 1;
+            return result.Verdicts.Any(v => v.Interrupted) ? 130 : result.Ok ? 0 : 1;
         }
         finally
         {

@@ -58,15 +58,17 @@ public static class NVersion
             .Concat(hellos.Any(h => h.Features.Contains(DutFeatures.RealEvents)) ? [DutFeatures.RealEvents] : []).ToArray());
 
     /// <summary>Sends a batch to every DUT at once (each DUT is its own process, or pure); results in DUT order.</summary>
-    public static IReadOnlyList<CaseResult>[] RunOnAll(IReadOnlyList<IDut> duts, IReadOnlyList<DutCase> batch)
+    public static IReadOnlyList<CaseResult>[] RunOnAll(IReadOnlyList<IDut> duts, IReadOnlyList<DutCase> batch, CancellationToken cancel = default)
     {
-        if (duts.Count == 1) return [duts[0].Run(batch)];
-        var tasks = duts.Select(d => Task.Factory.StartNew(() => d.Run(batch), TaskCreationOptions.LongRunning)).ToArray();
+        if (duts.Count == 1) return [duts[0].Run(batch, 0, cancel)];
+        var tasks = duts.Select(d => Task.Factory.StartNew(() => d.Run(batch, 0, cancel), TaskCreationOptions.LongRunning)).ToArray();
         return tasks.Select(t => t.GetAwaiter().GetResult()).ToArray();
     }
 
     /// <summary>Runs an N-version campaign over two or more DUTs.</summary>
-    public static NVersionResult Run(IReadOnlyList<NamedDut> duts, CampaignOptions o, Action<CampaignProgress>? progress = null)
+    /// <remarks>A cancelled token (Ctrl-C, SIGTERM) ends the run after the batch in progress: every DUT's verdict is marked
+    /// interrupted and holds the cases run until then.</remarks>
+    public static NVersionResult Run(IReadOnlyList<NamedDut> duts, CampaignOptions o, Action<CampaignProgress>? progress = null, CancellationToken cancel = default)
     {
         var watch = Stopwatch.StartNew();
         var profile = o.EffectiveProfile;
@@ -88,7 +90,8 @@ public static class NVersion
         {
             var (batch, expected) = next.GetAwaiter().GetResult();
             next = PrepareFrom(start + o.BatchSize);
-            var results = RunOnAll(devices, batch);
+            var results = RunOnAll(devices, batch, cancel);
+            if (cancel.IsCancellationRequested) { stop = true; break; }          // a cut-short batch is not judged
             for (int k = 0; k < batch.Length && !stop; k++)
             {
                 var c = batch[k];
@@ -131,7 +134,8 @@ public static class NVersion
             progress?.Invoke(new CampaignProgress(tally.Run, o.Count, tally.DisagreedCases, tally.BrokenCases, watch.Elapsed));
         }
         var elapsed = watch.Elapsed;
-        var verdicts = Enumerable.Range(0, n).Select(i => tally.Verdict(i, devices[i].Hello, duts[i].Name, profile, o, elapsed)).ToArray();
+        var verdicts = Enumerable.Range(0, n).Select(i => tally.Verdict(i, devices[i].Hello, duts[i].Name, profile, o, elapsed)
+            with { Interrupted = cancel.IsCancellationRequested }).ToArray();
         var labels = new[] { "model" }.Concat(Enumerable.Range(0, n).Select(NVersionResult.Label)).ToArray();
         return new NVersionResult(duts.Select(d => d.Name).ToArray(), verdicts, modelErrors, tally.ModelErrorCases, tally.Matrix(labels),
             profile, o, tally.Run, elapsed);

@@ -106,4 +106,30 @@ public class StopTests
         File.Delete(junit);
         File.Delete(pidFile);
     }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-13")]
+    public async Task An_N_version_run_on_SIGTERM_ends_with_130_and_ends_its_DUTs()
+    {
+        var (command, pidFile) = HangingWithChild();
+        string junit = Path.Combine(Path.GetTempPath(), $"fred-junit-{Guid.NewGuid():N}.xml");
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var x in new[] { Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"), "run", "--dut", "model", "--dut", command, "--count", "100",
+            "--seed", "1", "--timeout-ms", "120000", "--junit", junit, "--quiet" }) psi.ArgumentList.Add(x);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEndAsync();
+        var err = p.StandardError.ReadToEndAsync();
+        for (int i = 0; i < 300 && !File.Exists(pidFile); i++) await Task.Delay(100);
+        await Task.Delay(500);
+        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
+        Assert.True(p.WaitForExit(30_000), "fred-conform did not end after SIGTERM");
+        string stdout = await output, stderr = await err;
+        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
+        Assert.True(File.Exists(junit), "no JUnit report written");
+        int child = int.Parse(File.ReadAllText(pidFile).Trim());
+        for (int i = 0; i < 50 && Alive(child); i++) Thread.Sleep(100);
+        Assert.False(Alive(child), $"the DUT's child {child} still runs");
+        File.Delete(junit);
+        File.Delete(pidFile);
+    }
 }
