@@ -51,7 +51,7 @@ public static class Commands
                 if (started[i].Starts > 1) Console.WriteLine($"({NVersionResult.Label(i)} was restarted {started[i].Starts - 1} time(s))");
             Write(a.Junit, NVersionReports.JUnit(result));
             Write(a.Markdown, NVersionReports.Markdown(result));
-            return result.Verdicts.Any(v => v.Interrupted) ? 130 : result.Ok ? 0 : 1;
+            return result.Verdicts.Any(v => v.Interrupted) ? 130 : result.Verdicts.Any(v => v.Stopped is not null) ? 2 : result.Ok ? 0 : 1;
         }
         finally
         {

@@ -82,6 +82,8 @@ public static class NVersion
         var modelErrorAt = new Dictionary<string, int>();
         int distinct = 0;
         bool stop = false;
+        var brokenInARow = new int[n];
+        var stoppedBy = new string?[n];
         Task<(DutCase[], Answered[])>? PrepareFrom(long start) => start < o.From + o.Count
             ? Task.Run(() => Campaign.Prepare(shape, o.Seed, start, (int)Math.Min(o.BatchSize, o.From + o.Count - start)))
             : null;
@@ -95,6 +97,22 @@ public static class NVersion
             for (int k = 0; k < batch.Length && !stop; k++)
             {
                 var c = batch[k];
+                // A DUT that could not be restarted stops the run (for every DUT) before this case, as in a one-DUT run.
+                if (Enumerable.Range(0, n).FirstOrDefault(i => results[i][k] is DutBroke { Kind: DutBroke.NotRun }, -1) is var gone and >= 0)
+                {
+                    stoppedBy[gone] ??= ((DutBroke)results[gone][k]).Detail;
+                    stop = true;
+                    break;
+                }
+                for (int i = 0; i < n; i++)
+                {
+                    brokenInARow[i] = results[i][k] is DutBroke ? brokenInARow[i] + 1 : 0;
+                    if (o.MaxBrokenInARow > 0 && brokenInARow[i] >= o.MaxBrokenInARow)
+                    {
+                        stoppedBy[i] ??= $"the DUT broke on {brokenInARow[i]} cases in a row (the limit is {o.MaxBrokenInARow})";
+                        stop = true;                                   // after this case, which is judged as usual
+                    }
+                }
                 var answers = results.Select(r => r[k] as Answered).ToArray();
                 var judged = answers.Select(a => a is null ? [] : Comparator.Judge(c, expected[k], a, profile)).ToArray();
                 var agreements = Agreement.Of(c, answers, judged.Select(m => m.Count == 0).ToArray(), profile);
@@ -135,7 +153,7 @@ public static class NVersion
         }
         var elapsed = watch.Elapsed;
         var verdicts = Enumerable.Range(0, n).Select(i => tally.Verdict(i, devices[i].Hello, duts[i].Name, profile, o, elapsed)
-            with { Interrupted = cancel.IsCancellationRequested }).ToArray();
+            with { Interrupted = cancel.IsCancellationRequested, Stopped = stoppedBy[i] }).ToArray();
         var labels = new[] { "model" }.Concat(Enumerable.Range(0, n).Select(NVersionResult.Label)).ToArray();
         return new NVersionResult(duts.Select(d => d.Name).ToArray(), verdicts, modelErrors, tally.ModelErrorCases, tally.Matrix(labels),
             profile, o, tally.Run, elapsed);

@@ -87,6 +87,12 @@ public static class NVersionReports
             var v = r.Verdicts[i];
             sb.AppendLine($"{NVersionResult.Label(i),-6} {(v.Ok ? "PASS" : "FAIL")}  {r.Names[i]}: {Counts(v, r.ModelErrorCases[i])}; {v.Failures.Count} distinct failure(s) of its own");
         }
+        var stopped = r.Verdicts.Select((v, i) => (v, i)).Where(t => t.v.Stopped is not null).ToArray();
+        if (stopped.Length > 0)
+            sb.AppendLine($"VERDICT: STOPPED: {string.Join("; ", stopped.Select(t => $"{NVersionResult.Label(t.i)}: {t.v.Stopped}"))}; {r.Run} of {r.Options.Count} cases run");
+        else if (r.Verdicts.Any(v => v.Interrupted))
+            sb.AppendLine($"VERDICT: INTERRUPTED after {r.Run} of {r.Options.Count} cases");
+        else
         sb.AppendLine(r.Ok ? "VERDICT: PASS (every DUT agrees with the model)"
             : $"VERDICT: FAIL ({r.ModelErrors.Count} possible model error(s), {r.Verdicts.Sum(v => v.Failures.Count)} DUT failure(s), {r.Verdicts.Sum(v => v.Broken.Count)} broken case(s))");
         return sb.ToString();

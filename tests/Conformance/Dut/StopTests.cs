@@ -31,6 +31,21 @@ public class StopTests
     }
 
     [Fact]
+    [Trait("Rule", "FRED-DUT-13")]
+    public void An_N_version_run_stops_when_one_DUT_breaks_the_given_number_of_cases_in_a_row()
+    {
+        using var hanging = ProcessDut.Start(Hanging(), TimeSpan.FromMilliseconds(300));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var r = NVersion.Run([new NamedDut("model", new InProcessDut("model", CaseRunner.Model)), new NamedDut("hanging", hanging)],
+            new CampaignOptions(1000, 1, BatchSize: 5, MaxBrokenInARow: 3, SaveDirectory: null));
+        Assert.Null(r.Verdicts[0].Stopped);
+        Assert.Contains("the DUT broke on 3 cases in a row", r.Verdicts[1].Stopped);
+        Assert.Equal(3, r.Run);
+        Assert.Contains("VERDICT: STOPPED: dut2: the DUT broke on 3 cases in a row", NVersionReports.Text(r));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
     [Trait("Rule", "FRED-DUT-09")]
     public void A_DUT_that_cannot_be_restarted_stops_the_run_and_fred_conform_exits_2()
     {
