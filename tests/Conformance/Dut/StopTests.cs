@@ -95,42 +95,20 @@ public class StopTests
         File.Delete(pidFile);
     }
 
-    [Fact]
-    [Trait("Rule", "FRED-DUT-09")]
-    public async Task Fred_conform_on_SIGTERM_writes_its_reports_marked_interrupted()
+    /// <summary>
+    /// Runs fred-conform with the given DUTs (a hanging DUT with a child among them, as "{hanging}"), sends it SIGTERM once
+    /// the DUT's child runs, and checks the exit status 130, the JUnit report and that the DUT's child was ended.
+    /// Returns what fred-conform printed.
+    /// </summary>
+    static async Task<string> InterruptedRun(params string[] duts)
     {
         var (command, pidFile) = HangingWithChild();
         string junit = Path.Combine(Path.GetTempPath(), $"fred-junit-{Guid.NewGuid():N}.xml");
         var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var x in new[] { Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"), "run", "--dut", command, "--count", "100", "--seed", "1",
-            "--timeout-ms", "120000", "--junit", junit, "--quiet" }) psi.ArgumentList.Add(x);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEndAsync();
-        var err = p.StandardError.ReadToEndAsync();
-        for (int i = 0; i < 300 && !File.Exists(pidFile); i++) await Task.Delay(100);
-        await Task.Delay(500);
-        System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString()])!.WaitForExit();
-        Assert.True(p.WaitForExit(30_000), "fred-conform did not end after SIGTERM");
-        string stdout = await output, stderr = await err;
-        Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
-        Assert.Contains("VERDICT: INTERRUPTED", stdout);
-        Assert.Contains("interrupted", File.ReadAllText(junit));
-        int child = int.Parse(File.ReadAllText(pidFile).Trim());
-        for (int i = 0; i < 50 && Alive(child); i++) Thread.Sleep(100);
-        Assert.False(Alive(child), $"the DUT's child {child} still runs");
-        File.Delete(junit);
-        File.Delete(pidFile);
-    }
-
-    [Fact]
-    [Trait("Rule", "FRED-DUT-13")]
-    public async Task An_N_version_run_on_SIGTERM_ends_with_130_and_ends_its_DUTs()
-    {
-        var (command, pidFile) = HangingWithChild();
-        string junit = Path.Combine(Path.GetTempPath(), $"fred-junit-{Guid.NewGuid():N}.xml");
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var x in new[] { Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"), "run", "--dut", "model", "--dut", command, "--count", "100",
-            "--seed", "1", "--timeout-ms", "120000", "--junit", junit, "--quiet" }) psi.ArgumentList.Add(x);
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fred-conform.dll"));
+        psi.ArgumentList.Add("run");
+        foreach (var d in duts) { psi.ArgumentList.Add("--dut"); psi.ArgumentList.Add(d == "{hanging}" ? command : d); }
+        foreach (var x in new[] { "--count", "100", "--seed", "1", "--timeout-ms", "120000", "--junit", junit, "--quiet" }) psi.ArgumentList.Add(x);
         using var p = System.Diagnostics.Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEndAsync();
         var err = p.StandardError.ReadToEndAsync();
@@ -141,10 +119,29 @@ public class StopTests
         string stdout = await output, stderr = await err;
         Assert.True(p.ExitCode == 130, $"exit {p.ExitCode}\n{stdout}\n{stderr}");
         Assert.True(File.Exists(junit), "no JUnit report written");
+        string report = File.ReadAllText(junit);
         int child = int.Parse(File.ReadAllText(pidFile).Trim());
         for (int i = 0; i < 50 && Alive(child); i++) Thread.Sleep(100);
         Assert.False(Alive(child), $"the DUT's child {child} still runs");
         File.Delete(junit);
         File.Delete(pidFile);
+        return stdout + "\n" + report;
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-09")]
+    public async Task Fred_conform_on_SIGTERM_writes_its_reports_marked_interrupted()
+    {
+        string printed = await InterruptedRun("{hanging}");
+        Assert.Contains("VERDICT: INTERRUPTED", printed);
+        Assert.Contains("interrupted", printed);
+    }
+
+    [Fact]
+    [Trait("Rule", "FRED-DUT-13")]
+    public async Task An_N_version_run_on_SIGTERM_ends_with_130_and_ends_its_DUTs()
+    {
+        string printed = await InterruptedRun("model", "{hanging}");
+        Assert.Contains("VERDICT: INTERRUPTED", printed);
     }
 }
