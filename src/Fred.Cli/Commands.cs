@@ -104,24 +104,7 @@ public static class Commands
         foreach (var (option, given) in files)
         {
             if (given is not { } path) continue;
-            if (path.Length == 0) throw new UsageException($"{option}: the path is empty");
-            string full;
-            try { full = Path.GetFullPath(path); }
-            catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { throw new UsageException($"{option}: {path}: {e.Message}"); }
-            if (Directory.Exists(full)) throw new UsageException($"{option}: {path} is a directory; give a file name");
-            for (var d = Path.GetDirectoryName(full); d is not null; d = Path.GetDirectoryName(d))
-            {
-                if (File.Exists(d)) throw new UsageException($"{option}: {path}: {d} is a file, not a directory");
-                if (Directory.Exists(d)) break;
-            }
-            bool existed = File.Exists(full);
-            try
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-                using (new FileStream(full, FileMode.Append, FileAccess.Write)) { }
-                if (!existed) File.Delete(full);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new UsageException($"{option}: {path} cannot be written: {e.Message}"); }
+            if (OutputPath.Problem(path) is { } why) throw new UsageException($"{option}: {why}");
         }
         if (save is not null)
         {

@@ -34,7 +34,7 @@ public static class KernelCommand
         var (configs, configError) = ParseConfigs(o.Config);
         if (configs is null) return Fail($"--config: {configError}");
         foreach (var (option, path) in new[] { ("--junit", o.JUnit), ("--markdown", o.Markdown) })
-            if (path is not null && CheckWritable(path) is { } why) return Fail($"{option}: {why}");
+            if (path is not null && Fred.Dut.OutputPath.Problem(path) is { } why) return Fail($"{option}: {why}");
         var (source, sourceError) = KernelSource.Load(o.Source);
         if (source is null) return Fail(sourceError!);
         Declarations? declarations = null;
@@ -97,24 +97,5 @@ public static class KernelCommand
         }
         if (c.Ia32Enabled && !c.Ia32Emulation) return (null, "ia32-enabled=y needs ia32-emulation=y (ia32_enabled() is false without it)");
         return ([c], null);
-    }
-
-    /// <summary>Why a report file cannot be written, or null.</summary>
-    static string? CheckWritable(string path)
-    {
-        if (path.Length == 0) return "the path is empty";
-        try
-        {
-            string full = Path.GetFullPath(path);
-            if (Directory.Exists(full)) return $"{path} is a directory; give a file name";
-            string? dir = Path.GetDirectoryName(full);
-            if (dir is not null && File.Exists(dir)) return $"{path}: {dir} is a file, not a directory";
-            if (dir is not null && !Directory.Exists(dir)) return $"{path}: the directory {dir} does not exist";
-            bool existed = File.Exists(full);
-            using (new FileStream(full, FileMode.Append, FileAccess.Write)) { }
-            if (!existed) File.Delete(full);
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException) { return $"{path} cannot be written: {e.Message}"; }
     }
 }

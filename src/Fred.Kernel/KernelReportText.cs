@@ -11,7 +11,7 @@ public static class KernelReportText
     {
         string where = d.Reference + " " + d.Aspect;
         if (where.Contains("fred_bad", StringComparison.Ordinal) || where.Contains("oops", StringComparison.Ordinal) || where.Contains("panic", StringComparison.Ordinal)) return "FRED-KRN-10";
-        if (where.Contains("syscall", StringComparison.Ordinal) || d.Aspect.Contains("ax", StringComparison.Ordinal)) return "FRED-KRN-11";
+        if (where.Contains("syscall", StringComparison.Ordinal) || d.Aspect is "pt_regs ax after dispatch" or "pt_regs orig_ax after dispatch") return "FRED-KRN-11";
         if (where.Contains("array_index_nospec", StringComparison.Ordinal)) return "FRED-KRN-16";
         return profile == Fred.Reference.Profile.Rfc2022 ? "FRED-KRN-01" : "FRED-KRN-06";   // the profile's table/switch rule
     }
